@@ -1,0 +1,407 @@
+//! Stages 5 and 6: verification of candidate pairs, and clusters by union-find.
+
+use crate::config::{ClustererBuilder, Config, Similarity, Verification};
+use crate::lsh::{Banding, candidate_pairs};
+use crate::minhash::{Scratch, Signature, SignatureParams, Signer, containment_from_jaccard};
+use crate::shingle::for_each_shingle;
+
+/// Groups articles into reprints of the same story. Holds its settings; cheap to share between
+/// threads.
+///
+/// `Clusterer::default()` (or [`Clusterer::new`]) has the documented defaults;
+/// [`Clusterer::builder`] chooses others.
+#[derive(Clone, Debug)]
+pub struct Clusterer {
+    config: Config,
+    banding: Banding,
+    signer: Signer,
+}
+
+impl Default for Clusterer {
+    fn default() -> Self {
+        Clusterer::from_config(Config::default())
+    }
+}
+
+/// A pair of articles verified as reprints of each other.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Pair {
+    /// Index of the first article (the smaller index).
+    pub a: usize,
+    /// Index of the second article.
+    pub b: usize,
+    /// Their similarity, in the configured measure: exact or estimated, as configured.
+    pub similarity: f64,
+}
+
+impl Clusterer {
+    /// A clusterer with the default settings.
+    pub fn new() -> Clusterer {
+        Clusterer::default()
+    }
+
+    /// A builder for a clusterer with chosen settings.
+    pub fn builder() -> ClustererBuilder {
+        ClustererBuilder::new()
+    }
+
+    pub(crate) fn from_config(config: Config) -> Clusterer {
+        debug_assert!(config.validate().is_ok());
+        let signer = Signer::new(SignatureParams {
+            scheme: config.scheme,
+            shingles: config.shingles,
+            slots: config.slots,
+            seed: config.seed,
+        });
+        Clusterer { banding: config.banding(), config, signer }
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The MinHash signature of one article.
+    pub fn signature(&self, text: &str) -> Signature {
+        self.signer.sign(text, &mut Scratch::default())
+    }
+
+    /// The signatures of many articles, computed in parallel with the `parallel` feature; the
+    /// result does not depend on the number of threads.
+    pub fn signatures<S: AsRef<str> + Sync>(&self, docs: &[S]) -> Vec<Signature> {
+        map_with_scratch(docs, |text, scratch| self.signer.sign(text.as_ref(), scratch))
+    }
+
+    /// The exact similarity of two articles in the configured measure, from their shingle sets.
+    pub fn similarity(&self, a: &str, b: &str) -> f64 {
+        let mut scratch = String::new();
+        let a = self.shingle_set(a, &mut scratch);
+        let b = self.shingle_set(b, &mut scratch);
+        exact_similarity(&a, &b, self.config.similarity)
+    }
+
+    /// Groups `docs` into reprints of the same story.
+    ///
+    /// Every article is in exactly one group; an article with no reprint (and an empty one) is a
+    /// group of its own. See [`Clusters`] for what the result holds.
+    ///
+    /// # Panics
+    ///
+    /// If `docs` holds more than `u32::MAX` articles.
+    pub fn cluster<S: AsRef<str> + Sync>(&self, docs: &[S]) -> Clusters {
+        assert!(u32::try_from(docs.len()).is_ok(), "at most u32::MAX articles per batch");
+        let signatures = self.signatures(docs);
+        let candidates = candidate_pairs(&signatures, self.banding, self.config.bucket_cap);
+        let pairs = self.verify(docs, &signatures, candidates);
+        Clusters::from_pairs(&signatures, pairs)
+    }
+
+    /// Keeps the candidate pairs whose similarity reaches the threshold.
+    fn verify<S: AsRef<str> + Sync>(
+        &self,
+        docs: &[S],
+        signatures: &[Signature],
+        candidates: Vec<(u32, u32)>,
+    ) -> Vec<Pair> {
+        let threshold = self.config.threshold;
+        let measure = self.config.similarity;
+        let estimate = |a: &Signature, b: &Signature| match measure {
+            Similarity::Jaccard => a.jaccard_unchecked(b),
+            Similarity::Containment => a.containment_unchecked(b),
+        };
+        let keep = |(a, b): (u32, u32), similarity: f64| {
+            (similarity >= threshold).then_some(Pair { a: a as usize, b: b as usize, similarity })
+        };
+        match self.config.verification {
+            Verification::Estimate => candidates
+                .into_iter()
+                .filter_map(|(a, b)| {
+                    keep((a, b), estimate(&signatures[a as usize], &signatures[b as usize]))
+                })
+                .collect(),
+            Verification::Exact => {
+                let slots = self.config.slots as f64;
+                let plausible: Vec<(u32, u32)> = candidates
+                    .into_iter()
+                    .filter(|&(a, b)| {
+                        let (sa, sb) = (&signatures[a as usize], &signatures[b as usize]);
+                        let j = jaccard_threshold(threshold, measure, sa, sb);
+                        let sigma = (j * (1.0 - j) / slots).sqrt();
+                        sa.jaccard_unchecked(sb) >= j - 5.0 * sigma
+                    })
+                    .collect();
+                let mut needed = vec![false; docs.len()];
+                for &(a, b) in &plausible {
+                    needed[a as usize] = true;
+                    needed[b as usize] = true;
+                }
+                let sets: Vec<Vec<u64>> = map_with_scratch_indexed(docs, |i, text, scratch| {
+                    if needed[i] { self.shingle_set(text.as_ref(), scratch) } else { Vec::new() }
+                });
+                plausible
+                    .into_iter()
+                    .filter_map(|(a, b)| {
+                        let s = exact_similarity(&sets[a as usize], &sets[b as usize], measure);
+                        keep((a, b), s)
+                    })
+                    .collect()
+            }
+        }
+    }
+
+    /// The sorted, distinct shingle hashes of `text`.
+    fn shingle_set(&self, text: &str, scratch: &mut String) -> Vec<u64> {
+        let mut set = Vec::new();
+        for_each_shingle(text, self.config.shingles, self.config.seed, scratch, |h| set.push(h));
+        set.sort_unstable();
+        set.dedup();
+        set
+    }
+}
+
+/// The Jaccard similarity that corresponds to `threshold` in `measure` for this pair's sizes.
+fn jaccard_threshold(threshold: f64, measure: Similarity, a: &Signature, b: &Signature) -> f64 {
+    match measure {
+        Similarity::Jaccard => threshold,
+        Similarity::Containment => {
+            // c = |A∩B| / m with m = min size; J = c·m / (|A| + |B| - c·m).
+            let (x, y) = (a.shingle_count() as f64, b.shingle_count() as f64);
+            let shared = threshold * x.min(y);
+            if x + y - shared <= 0.0 { 1.0 } else { (shared / (x + y - shared)).min(1.0) }
+        }
+    }
+}
+
+/// Exact similarity of two sorted, distinct hash sets. Empty sets are similar to nothing.
+fn exact_similarity(a: &[u64], b: &[u64], measure: Similarity) -> f64 {
+    if a.is_empty() || b.is_empty() {
+        return 0.0;
+    }
+    let shared = intersection_size(a, b);
+    let j = shared as f64 / (a.len() + b.len() - shared) as f64;
+    match measure {
+        Similarity::Jaccard => j,
+        Similarity::Containment => containment_from_jaccard(j, a.len(), b.len()),
+    }
+}
+
+fn intersection_size(a: &[u64], b: &[u64]) -> usize {
+    let (mut i, mut j, mut n) = (0, 0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                n += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    n
+}
+
+fn map_with_scratch<S, T, F>(docs: &[S], f: F) -> Vec<T>
+where
+    S: Sync,
+    T: Send,
+    F: Fn(&S, &mut Scratch) -> T + Sync,
+{
+    #[cfg(feature = "parallel")]
+    {
+        use rayon::prelude::*;
+        docs.par_iter().map_init(Scratch::default, |scratch, d| f(d, scratch)).collect()
+    }
+    #[cfg(not(feature = "parallel"))]
+    {
+        let mut scratch = Scratch::default();
+        docs.iter().map(|d| f(d, &mut scratch)).collect()
+    }
+}
+
+fn map_with_scratch_indexed<S, T, F>(docs: &[S], f: F) -> Vec<T>
+where
+    S: Sync,
+    T: Send,
+    F: Fn(usize, &S, &mut String) -> T + Sync,
+{
+    #[cfg(feature = "parallel")]
+    {
+        use rayon::prelude::*;
+        docs.par_iter()
+            .enumerate()
+            .map_init(String::new, |scratch, (i, d)| f(i, d, scratch))
+            .collect()
+    }
+    #[cfg(not(feature = "parallel"))]
+    {
+        let mut scratch = String::new();
+        docs.iter().enumerate().map(|(i, d)| f(i, d, &mut scratch)).collect()
+    }
+}
+
+/// The result of clustering: every input article in exactly one group.
+///
+/// Groups are lists of input indices in ascending order, and the groups are ordered by their
+/// smallest member, so the result is the same whatever the order in which the work was done.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Clusters {
+    groups: Vec<Vec<usize>>,
+    representatives: Vec<usize>,
+    group_of: Vec<usize>,
+    pairs: Vec<Pair>,
+}
+
+impl Clusters {
+    fn from_pairs(signatures: &[Signature], pairs: Vec<Pair>) -> Clusters {
+        let n = signatures.len();
+        let mut sets = UnionFind::new(n);
+        for p in &pairs {
+            sets.union(p.a, p.b);
+        }
+        // Roots in order of first appearance give groups ordered by smallest member.
+        let mut slot_of_root = vec![usize::MAX; n];
+        let mut groups: Vec<Vec<usize>> = Vec::new();
+        let mut group_of = vec![0; n];
+        for (i, g) in group_of.iter_mut().enumerate() {
+            let root = sets.find(i);
+            if slot_of_root[root] == usize::MAX {
+                slot_of_root[root] = groups.len();
+                groups.push(Vec::new());
+            }
+            *g = slot_of_root[root];
+            groups[*g].push(i);
+        }
+        // The representative is the fullest copy: the member with the most distinct shingles
+        // (the first such member on ties). Truncated reprints are contained in it.
+        let representatives = groups
+            .iter()
+            .map(|g| {
+                let mut best = g[0];
+                for &i in &g[1..] {
+                    if signatures[i].shingle_count() > signatures[best].shingle_count() {
+                        best = i;
+                    }
+                }
+                best
+            })
+            .collect();
+        Clusters { groups, representatives, group_of, pairs }
+    }
+
+    /// The groups: each a sorted list of input indices, ordered by smallest member.
+    pub fn groups(&self) -> &[Vec<usize>] {
+        &self.groups
+    }
+
+    /// The groups with two or more members: the articles that have reprints.
+    pub fn duplicates(&self) -> impl Iterator<Item = &[usize]> {
+        self.groups.iter().filter(|g| g.len() > 1).map(Vec::as_slice)
+    }
+
+    /// The number of groups (singletons included).
+    pub fn len(&self) -> usize {
+        self.groups.len()
+    }
+
+    /// Whether there are no groups (the input was empty).
+    pub fn is_empty(&self) -> bool {
+        self.groups.is_empty()
+    }
+
+    /// The representative of each group, in group order: the member with the most distinct
+    /// shingles (the fullest copy), the smallest index on ties.
+    pub fn representatives(&self) -> &[usize] {
+        &self.representatives
+    }
+
+    /// The index of the group holding article `doc`, or `None` if `doc` is out of range.
+    pub fn group_of(&self, doc: usize) -> Option<usize> {
+        self.group_of.get(doc).copied()
+    }
+
+    /// Every verified pair, ordered by `(a, b)`. Groups are the connected components of these
+    /// pairs.
+    pub fn pairs(&self) -> &[Pair] {
+        &self.pairs
+    }
+
+    /// The verified pairs inside group `group`.
+    pub fn pairs_in(&self, group: usize) -> impl Iterator<Item = &Pair> {
+        self.pairs.iter().filter(move |p| self.group_of.get(p.a) == Some(&group))
+    }
+}
+
+/// Disjoint sets with path halving and union by size.
+struct UnionFind {
+    parent: Vec<usize>,
+    size: Vec<usize>,
+}
+
+impl UnionFind {
+    fn new(n: usize) -> UnionFind {
+        UnionFind { parent: (0..n).collect(), size: vec![1; n] }
+    }
+
+    fn find(&mut self, mut x: usize) -> usize {
+        while self.parent[x] != x {
+            self.parent[x] = self.parent[self.parent[x]];
+            x = self.parent[x];
+        }
+        x
+    }
+
+    fn union(&mut self, a: usize, b: usize) {
+        let (mut a, mut b) = (self.find(a), self.find(b));
+        if a == b {
+            return;
+        }
+        if self.size[a] < self.size[b] {
+            std::mem::swap(&mut a, &mut b);
+        }
+        self.parent[b] = a;
+        self.size[a] += self.size[b];
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn intersection_of_known_sets() {
+        assert_eq!(intersection_size(&[1, 2, 3, 7], &[2, 3, 4, 7, 9]), 3);
+        assert_eq!(intersection_size(&[], &[1]), 0);
+        // {1,2,3} and {2,3,4}: Jaccard 2/4, containment 2/3.
+        assert_eq!(exact_similarity(&[1, 2, 3], &[2, 3, 4], Similarity::Jaccard), 0.5);
+        assert_eq!(exact_similarity(&[1, 2, 3], &[2, 3, 4], Similarity::Containment), 2.0 / 3.0);
+        assert_eq!(exact_similarity(&[], &[], Similarity::Jaccard), 0.0);
+    }
+
+    #[test]
+    fn union_find_joins_transitively() {
+        let mut u = UnionFind::new(5);
+        u.union(0, 3);
+        u.union(3, 4);
+        assert_eq!(u.find(0), u.find(4));
+        assert_ne!(u.find(1), u.find(0));
+    }
+
+    #[test]
+    fn empty_input_gives_no_group() {
+        let c = Clusterer::default().cluster::<&str>(&[]);
+        assert!(c.is_empty());
+        assert_eq!(c.group_of(0), None);
+    }
+
+    #[test]
+    fn exact_copies_and_empty_articles() {
+        let docs = ["", "the same words in a row", " ", "The same words, in a row."];
+        let c = Clusterer::default().cluster(&docs);
+        assert_eq!(c.groups(), [vec![0], vec![1, 3], vec![2]]);
+        assert_eq!(c.pairs(), [Pair { a: 1, b: 3, similarity: 1.0 }]);
+        assert_eq!(c.representatives(), [0, 1, 2]);
+        assert_eq!(c.duplicates().collect::<Vec<_>>(), [&[1, 3][..]]);
+        assert_eq!(c.pairs_in(1).count(), 1);
+    }
+}

@@ -1,0 +1,445 @@
+//! Stage 3: MinHash signatures.
+//!
+//! A signature summarises an article's shingle set in a fixed number of 32-bit slots such that
+//! the share of equal slots between two signatures estimates the Jaccard similarity of the two
+//! sets (Broder 1997). Two schemes are offered:
+//!
+//! - [`Scheme::OnePermutation`] (the default): one-permutation hashing with optimal
+//!   densification (Shrivastava, ICML 2017). Each shingle hash is used once: its high bits pick a
+//!   slot, its low bits compete for that slot's minimum. Slots left empty (short articles) borrow
+//!   the value of a non-empty slot chosen by a hash sequence that depends only on the slot index
+//!   and the seed, so two articles borrow alike. Cost: O(shingles + slots).
+//! - [`Scheme::Classic`]: k independent hash functions, the minimum of each over the set. The
+//!   textbook reference, O(shingles × slots); kept for comparison and for users who need it.
+//!
+//! Both estimate Jaccard with standard error `sqrt(J(1-J)/slots)`. With the number of distinct
+//! shingles of each article (which a signature carries), they also estimate containment:
+//! `|A∩B| = J(|A|+|B|)/(1+J)`, divided by the smaller set's size.
+
+use std::fmt;
+
+use crate::error::{Error, Result};
+use crate::shingle::{Shingles, for_each_shingle, mix64};
+
+/// The largest number of slots a signature may have.
+pub const MAX_SLOTS: usize = 4096;
+
+/// A slot value that no shingle produces: it marks a slot that no shingle fell into.
+const EMPTY: u32 = u32::MAX;
+
+/// How MinHash signatures are computed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Scheme {
+    /// One-permutation hashing with optimal densification: one hash per shingle, whatever the
+    /// number of slots. The default.
+    #[default]
+    OnePermutation,
+    /// Classic k-permutation MinHash: one hash per shingle per slot. Much slower; the reference.
+    Classic,
+}
+
+impl fmt::Display for Scheme {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Scheme::OnePermutation => f.write_str("one-permutation"),
+            Scheme::Classic => f.write_str("classic"),
+        }
+    }
+}
+
+/// Everything that decides a signature's values. Signatures with different parameters cannot
+/// be compared.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct SignatureParams {
+    pub(crate) scheme: Scheme,
+    pub(crate) shingles: Shingles,
+    pub(crate) slots: usize,
+    pub(crate) seed: u64,
+}
+
+impl SignatureParams {
+    /// The MinHash scheme.
+    pub fn scheme(&self) -> Scheme {
+        self.scheme
+    }
+
+    /// The shingles the signature was computed over.
+    pub fn shingles(&self) -> Shingles {
+        self.shingles
+    }
+
+    /// The number of slots.
+    pub fn slots(&self) -> usize {
+        self.slots
+    }
+
+    /// The hashing seed.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+}
+
+impl fmt::Display for SignatureParams {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} MinHash, {} slots, {}, seed {:#x}",
+            self.scheme, self.slots, self.shingles, self.seed
+        )
+    }
+}
+
+/// The MinHash signature of one article.
+///
+/// Made by [`Clusterer::signature`](crate::Clusterer::signature). It carries its parameters and
+/// the number of distinct shingles of the article; comparing it with a signature made with other
+/// parameters is an error.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Signature {
+    params: SignatureParams,
+    shingle_count: u32,
+    slots: Box<[u32]>,
+}
+
+impl Signature {
+    /// The parameters the signature was made with.
+    pub fn params(&self) -> &SignatureParams {
+        &self.params
+    }
+
+    /// The slot values.
+    pub fn slots(&self) -> &[u32] {
+        &self.slots
+    }
+
+    /// The number of distinct shingles of the article (saturating at `u32::MAX`).
+    pub fn shingle_count(&self) -> usize {
+        self.shingle_count as usize
+    }
+
+    /// Whether the article had no shingle at all (empty or blank text). An empty signature is
+    /// similar to nothing, not even to another empty one.
+    pub fn is_empty(&self) -> bool {
+        self.shingle_count == 0
+    }
+
+    /// Estimated Jaccard similarity of the two articles' shingle sets, in `[0, 1]`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::IncompatibleSignatures`] if the signatures were made with different parameters.
+    pub fn jaccard(&self, other: &Signature) -> Result<f64> {
+        self.check(other)?;
+        Ok(self.jaccard_unchecked(other))
+    }
+
+    /// Estimated containment: the share of the smaller shingle set found in the larger one, in
+    /// `[0, 1]`. A truncated reprint is contained in the full article even when their Jaccard
+    /// similarity is low.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::IncompatibleSignatures`] if the signatures were made with different parameters.
+    pub fn containment(&self, other: &Signature) -> Result<f64> {
+        self.check(other)?;
+        Ok(self.containment_unchecked(other))
+    }
+
+    fn check(&self, other: &Signature) -> Result<()> {
+        if self.params == other.params {
+            Ok(())
+        } else {
+            Err(Error::IncompatibleSignatures { left: self.params, right: other.params })
+        }
+    }
+
+    pub(crate) fn jaccard_unchecked(&self, other: &Signature) -> f64 {
+        debug_assert_eq!(self.params, other.params);
+        if self.is_empty() || other.is_empty() {
+            return 0.0;
+        }
+        let equal = self.slots.iter().zip(other.slots.iter()).filter(|(a, b)| a == b).count();
+        equal as f64 / self.slots.len() as f64
+    }
+
+    pub(crate) fn containment_unchecked(&self, other: &Signature) -> f64 {
+        let j = self.jaccard_unchecked(other);
+        containment_from_jaccard(j, self.shingle_count(), other.shingle_count())
+    }
+}
+
+/// Containment `|A∩B| / min(|A|, |B|)` from Jaccard and the set sizes, clamped to `[0, 1]`.
+pub(crate) fn containment_from_jaccard(j: f64, a: usize, b: usize) -> f64 {
+    let smaller = a.min(b);
+    if smaller == 0 {
+        return 0.0;
+    }
+    let intersection = j * (a + b) as f64 / (1.0 + j);
+    (intersection / smaller as f64).clamp(0.0, 1.0)
+}
+
+/// Computes signatures with fixed parameters; holds the per-slot hash constants.
+#[derive(Clone, Debug)]
+pub(crate) struct Signer {
+    params: SignatureParams,
+    /// (multiplier, increment) per slot, for the classic scheme only.
+    permutations: Vec<(u64, u64)>,
+}
+
+/// Reusable buffers, one per thread.
+#[derive(Default)]
+pub(crate) struct Scratch {
+    text: String,
+    distinct: DistinctCounter,
+    filled: Vec<bool>,
+}
+
+impl Signer {
+    pub(crate) fn new(params: SignatureParams) -> Signer {
+        let permutations = match params.scheme {
+            Scheme::OnePermutation => Vec::new(),
+            Scheme::Classic => {
+                let mut state = params.seed;
+                (0..params.slots)
+                    .map(|_| (splitmix64(&mut state) | 1, splitmix64(&mut state)))
+                    .collect()
+            }
+        };
+        Signer { params, permutations }
+    }
+
+    pub(crate) fn sign(&self, text: &str, scratch: &mut Scratch) -> Signature {
+        let slots = self.params.slots;
+        let mut values = vec![EMPTY; slots].into_boxed_slice();
+        let Scratch { text: buf, distinct, filled } = scratch;
+        distinct.reset(text.len() / 5 + 16);
+        match self.params.scheme {
+            Scheme::OnePermutation => {
+                for_each_shingle(text, self.params.shingles, self.params.seed, buf, |h| {
+                    distinct.insert(h);
+                    // High 32 bits choose the slot (multiply-shift range reduction), low 32
+                    // bits are the value; EMPTY is reserved, so the top value folds onto the one
+                    // below it (a bias of 2^-32).
+                    let slot = (((h >> 32) * slots as u64) >> 32) as usize;
+                    let value = (h as u32).min(EMPTY - 1);
+                    if value < values[slot] {
+                        values[slot] = value;
+                    }
+                });
+                if distinct.count() > 0 && values.contains(&EMPTY) {
+                    densify(&mut values, filled, self.params.seed);
+                }
+            }
+            Scheme::Classic => {
+                for_each_shingle(text, self.params.shingles, self.params.seed, buf, |h| {
+                    if distinct.insert(h) {
+                        for (v, &(a, b)) in values.iter_mut().zip(&self.permutations) {
+                            let x = ((a.wrapping_mul(h).wrapping_add(b)) >> 32) as u32;
+                            *v = (*v).min(x.min(EMPTY - 1));
+                        }
+                    }
+                });
+            }
+        }
+        Signature {
+            params: self.params,
+            shingle_count: u32::try_from(distinct.count()).unwrap_or(u32::MAX),
+            slots: values,
+        }
+    }
+}
+
+/// Optimal densification: each empty slot takes the value of the first non-empty slot in a
+/// sequence of slots drawn by hashing (slot, attempt). The sequence depends only on the seed,
+/// so two articles with the same shingle set fill their empty slots identically, and the
+/// probability that two signatures agree in a slot stays their Jaccard similarity.
+fn densify(values: &mut [u32], filled: &mut Vec<bool>, seed: u64) {
+    let slots = values.len() as u64;
+    filled.clear();
+    filled.extend(values.iter().map(|&v| v != EMPTY));
+    debug_assert!(filled.iter().any(|&f| f), "densify needs at least one non-empty slot");
+    for i in 0..values.len() {
+        if filled[i] {
+            continue;
+        }
+        let mut attempt: u64 = 1;
+        loop {
+            let h = mix64(seed ^ ((i as u64) << 32 | attempt).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+            let j = (((h >> 32) * slots) >> 32) as usize;
+            if filled[j] {
+                values[i] = values[j];
+                break;
+            }
+            attempt += 1;
+        }
+    }
+}
+
+/// Counts the distinct shingle hashes of one article: an open-addressing set of `u64`, reused
+/// from article to article.
+#[derive(Default)]
+struct DistinctCounter {
+    table: Vec<u64>,
+    count: usize,
+}
+
+impl DistinctCounter {
+    fn reset(&mut self, expected: usize) {
+        let capacity = (expected * 2).next_power_of_two().max(64);
+        if self.table.len() == capacity {
+            self.table.fill(0);
+        } else {
+            self.table = vec![0; capacity];
+        }
+        self.count = 0;
+    }
+
+    fn count(&self) -> usize {
+        self.count
+    }
+
+    /// Inserts `h`; returns whether it was new.
+    #[inline]
+    fn insert(&mut self, h: u64) -> bool {
+        if self.count * 2 >= self.table.len() {
+            self.grow();
+        }
+        // Zero marks an empty cell; the hash 0 is stored as 1 (a collision of 2^-64).
+        let key = h.max(1);
+        let mask = self.table.len() - 1;
+        let mut i = (key as usize) & mask;
+        loop {
+            let cell = self.table[i];
+            if cell == key {
+                return false;
+            }
+            if cell == 0 {
+                self.table[i] = key;
+                self.count += 1;
+                return true;
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    #[cold]
+    fn grow(&mut self) {
+        let capacity = (self.table.len() * 2).max(64);
+        let old = std::mem::replace(&mut self.table, vec![0; capacity]);
+        self.count = 0;
+        for key in old.into_iter().filter(|&k| k != 0) {
+            self.insert(key);
+        }
+    }
+}
+
+/// SplitMix64 (Steele, Lea, Flood 2014): a small generator for per-slot constants.
+pub(crate) fn splitmix64(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn signer(scheme: Scheme, shingles: Shingles, slots: usize) -> Signer {
+        Signer::new(SignatureParams { scheme, shingles, slots, seed: 42 })
+    }
+
+    fn sign(s: &Signer, text: &str) -> Signature {
+        s.sign(text, &mut Scratch::default())
+    }
+
+    #[test]
+    fn distinct_counter_counts_exactly() {
+        let mut c = DistinctCounter::default();
+        c.reset(1);
+        for h in [5, 0, 1, 5, 9, 9, 9] {
+            c.insert(h);
+        }
+        // 0 and 1 share a cell by design; 5 and 9 are distinct.
+        assert_eq!(c.count(), 3);
+        c.reset(1);
+        for h in 0..10_000u64 {
+            c.insert(mix64(h));
+        }
+        assert_eq!(c.count(), 10_000);
+    }
+
+    #[test]
+    fn identical_texts_give_identical_signatures() {
+        for scheme in [Scheme::OnePermutation, Scheme::Classic] {
+            let s = signer(scheme, Shingles::Words(2), 64);
+            let a = sign(&s, "the cat sat on the mat");
+            let b = sign(&s, "The  cat sat on the MAT");
+            assert_eq!(a, b);
+            assert_eq!(a.jaccard(&b), Ok(1.0));
+            assert_eq!(a.shingle_count(), 5);
+        }
+    }
+
+    #[test]
+    fn repeated_shingles_count_once() {
+        let s = signer(Scheme::OnePermutation, Shingles::Words(1), 16);
+        assert_eq!(sign(&s, "a b a b a").shingle_count(), 2);
+    }
+
+    #[test]
+    fn densified_signature_has_no_empty_slot() {
+        let s = signer(Scheme::OnePermutation, Shingles::Words(1), 128);
+        let sig = sign(&s, "just three words");
+        assert_eq!(sig.shingle_count(), 3);
+        assert!(!sig.slots().contains(&EMPTY));
+        // Three shingles give at most three distinct slot values.
+        let mut distinct: Vec<u32> = sig.slots().to_vec();
+        distinct.sort_unstable();
+        distinct.dedup();
+        assert!(distinct.len() <= 3);
+    }
+
+    #[test]
+    fn empty_text_is_similar_to_nothing() {
+        let s = signer(Scheme::OnePermutation, Shingles::Words(3), 32);
+        let e = sign(&s, " \n ");
+        assert!(e.is_empty());
+        assert_eq!(e.jaccard(&e), Ok(0.0));
+        assert_eq!(e.containment(&sign(&s, "a b c")), Ok(0.0));
+    }
+
+    #[test]
+    fn different_params_do_not_compare() {
+        let a = sign(&signer(Scheme::OnePermutation, Shingles::Words(3), 32), "a b c");
+        let b = sign(&signer(Scheme::Classic, Shingles::Words(3), 32), "a b c");
+        assert_eq!(
+            a.jaccard(&b),
+            Err(Error::IncompatibleSignatures { left: *a.params(), right: *b.params() })
+        );
+    }
+
+    #[test]
+    fn containment_from_known_sets() {
+        // |A| = 10, |B| = 30, A ⊂ B: J = 1/3, containment 1.
+        assert!((containment_from_jaccard(1.0 / 3.0, 10, 30) - 1.0).abs() < 1e-12);
+        // |A| = |B| = 4 sharing 2: J = 2/6, containment 1/2.
+        assert!((containment_from_jaccard(2.0 / 6.0, 4, 4) - 0.5).abs() < 1e-12);
+        assert_eq!(containment_from_jaccard(0.5, 0, 4), 0.0);
+    }
+
+    #[test]
+    fn estimate_is_close_for_a_known_overlap() {
+        // Two sets of 1,000 unigrams sharing 500: J = 500 / 1500 = 1/3.
+        let a: String = (0..1000).map(|i| format!("w{i} ")).collect();
+        let b: String = (500..1500).map(|i| format!("w{i} ")).collect();
+        for scheme in [Scheme::OnePermutation, Scheme::Classic] {
+            let s = signer(scheme, Shingles::Words(1), 1024);
+            let j = sign(&s, &a).jaccard(&sign(&s, &b)).unwrap();
+            // 4 standard errors: sqrt(J(1-J)/1024) = 0.0147.
+            assert!((j - 1.0 / 3.0).abs() < 0.06, "{scheme}: {j}");
+        }
+    }
+}
