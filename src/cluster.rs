@@ -66,6 +66,14 @@ impl Clusterer {
         self.signer.sign(text, &mut Scratch::default())
     }
 
+    /// The signature of an article given as bytes that may not be valid UTF-8 (as a scraper
+    /// returns them): each invalid sequence is replaced by U+FFFD, the replacement character,
+    /// which is then a letter like any other. Valid UTF-8 gives the same signature as
+    /// [`Clusterer::signature`].
+    pub fn signature_bytes(&self, bytes: &[u8]) -> Signature {
+        self.signature(&String::from_utf8_lossy(bytes))
+    }
+
     /// The signatures of many articles, computed in parallel with the `parallel` feature; the
     /// result does not depend on the number of threads.
     pub fn signatures<S: AsRef<str> + Sync>(&self, docs: &[S]) -> Vec<Signature> {
