@@ -18,8 +18,11 @@ pub struct Clusterer {
 }
 
 impl Default for Clusterer {
+    /// The default clusterer. Deriving the banding takes a moment, so it is built once and
+    /// cloned afterwards.
     fn default() -> Self {
-        Clusterer::from_config(Config::default())
+        static DEFAULT: std::sync::OnceLock<Clusterer> = std::sync::OnceLock::new();
+        DEFAULT.get_or_init(|| Clusterer::from_config(Config::default())).clone()
     }
 }
 
@@ -43,6 +46,14 @@ impl Clusterer {
     /// A builder for a clusterer with chosen settings.
     pub fn builder() -> ClustererBuilder {
         ClustererBuilder::new()
+    }
+
+    pub(crate) fn banding(&self) -> Banding {
+        self.banding
+    }
+
+    pub(crate) fn signer(&self) -> &Signer {
+        &self.signer
     }
 
     pub(crate) fn from_config(config: Config) -> Clusterer {
@@ -158,7 +169,7 @@ impl Clusterer {
     }
 
     /// The sorted, distinct shingle hashes of `text`.
-    fn shingle_set(&self, text: &str, scratch: &mut String) -> Vec<u64> {
+    pub(crate) fn shingle_set(&self, text: &str, scratch: &mut String) -> Vec<u64> {
         let mut set = Vec::new();
         for_each_shingle(text, self.config.shingles, self.config.seed, scratch, |h| set.push(h));
         set.sort_unstable();
@@ -168,7 +179,12 @@ impl Clusterer {
 }
 
 /// The Jaccard similarity that corresponds to `threshold` in `measure` for this pair's sizes.
-fn jaccard_threshold(threshold: f64, measure: Similarity, a: &Signature, b: &Signature) -> f64 {
+pub(crate) fn jaccard_threshold(
+    threshold: f64,
+    measure: Similarity,
+    a: &Signature,
+    b: &Signature,
+) -> f64 {
     match measure {
         Similarity::Jaccard => threshold,
         Similarity::Containment => {
@@ -181,7 +197,7 @@ fn jaccard_threshold(threshold: f64, measure: Similarity, a: &Signature, b: &Sig
 }
 
 /// Exact similarity of two sorted, distinct hash sets. Empty sets are similar to nothing.
-fn exact_similarity(a: &[u64], b: &[u64], measure: Similarity) -> f64 {
+pub(crate) fn exact_similarity(a: &[u64], b: &[u64], measure: Similarity) -> f64 {
     if a.is_empty() || b.is_empty() {
         return 0.0;
     }

@@ -16,6 +16,9 @@
 //! 5. [`cluster`]: candidates verified against the similarity threshold, then joined into
 //!    groups by union-find.
 //!
+//! [`eval`] scores a clustering against known labels (pairwise precision, recall, F1 and the
+//! adjusted Rand index), as the `evaluate` example does on labelled data.
+//!
 //! # Example
 //!
 //! ```
@@ -82,6 +85,7 @@
 pub mod cluster;
 pub mod config;
 pub mod error;
+pub mod eval;
 pub mod lsh;
 pub mod minhash;
 pub mod normalize;
@@ -111,3 +115,8 @@ const _: () = {
     assert_send_sync::<Signature>();
     assert_send_sync::<Error>();
 };
+
+// The README's code is tested with the crate's docs.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

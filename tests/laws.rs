@@ -1,0 +1,133 @@
+//! Algebraic laws of signatures and clusters, checked on generated inputs.
+
+use proptest::prelude::*;
+use reprint::{Clusterer, Scheme, Shingles};
+
+/// Texts made of tokens drawn from a small vocabulary, so that generated articles overlap.
+fn article() -> impl Strategy<Value = String> {
+    prop::collection::vec(0u32..40, 0..60)
+        .prop_map(|ws| ws.iter().map(|w| format!("w{w}")).collect::<Vec<_>>().join(" "))
+}
+
+fn partition_of(groups: &[Vec<usize>], perm: &[usize]) -> Vec<Vec<usize>> {
+    // Maps groups over permuted input back to original indices, in canonical order.
+    let mut out: Vec<Vec<usize>> = groups
+        .iter()
+        .map(|g| {
+            let mut m: Vec<usize> = g.iter().map(|&i| perm[i]).collect();
+            m.sort_unstable();
+            m
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+proptest! {
+    #[test]
+    fn identical_texts_score_one(text in article(), classic in any::<bool>()) {
+        let scheme = if classic { Scheme::Classic } else { Scheme::OnePermutation };
+        let c = Clusterer::builder().scheme(scheme).slots(64).build().unwrap();
+        let a = c.signature(&text);
+        let b = c.signature(&text.clone());
+        prop_assert_eq!(&a, &b);
+        if !a.is_empty() {
+            prop_assert_eq!(a.jaccard(&b).unwrap(), 1.0);
+            prop_assert_eq!(a.containment(&b).unwrap(), 1.0);
+            prop_assert_eq!(c.similarity(&text, &text), 1.0);
+        }
+    }
+
+    #[test]
+    fn similarity_is_symmetric(a in article(), b in article()) {
+        let c = Clusterer::default();
+        let (sa, sb) = (c.signature(&a), c.signature(&b));
+        prop_assert_eq!(sa.jaccard(&sb).unwrap(), sb.jaccard(&sa).unwrap());
+        prop_assert_eq!(c.similarity(&a, &b), c.similarity(&b, &a));
+    }
+
+    #[test]
+    fn estimates_stay_within_four_sigma(
+        shared in 0usize..300,
+        only_a in 0usize..300,
+        only_b in 0usize..300,
+        seed in any::<u64>(),
+        classic in any::<bool>(),
+    ) {
+        prop_assume!(shared + only_a > 0 && shared + only_b > 0);
+        // Unigram shingles over distinct tokens: the exact Jaccard is known by construction.
+        let token = |i: usize| format!("t{i}");
+        let a: Vec<String> = (0..shared).chain(1000..1000 + only_a).map(token).collect();
+        let b: Vec<String> = (0..shared).chain(2000..2000 + only_b).map(token).collect();
+        let exact = shared as f64 / (shared + only_a + only_b) as f64;
+        let slots = 256;
+        let scheme = if classic { Scheme::Classic } else { Scheme::OnePermutation };
+        let c = Clusterer::builder()
+            .shingles(Shingles::Words(1))
+            .slots(slots)
+            .seed(seed)
+            .scheme(scheme)
+            .build()
+            .unwrap();
+        let est = c.signature(&a.join(" ")).jaccard(&c.signature(&b.join(" "))).unwrap();
+        let sigma = (exact * (1.0 - exact) / slots as f64).sqrt().max(1.0 / slots as f64);
+        prop_assert!((est - exact).abs() <= 4.0 * sigma, "exact {} estimate {}", exact, est);
+    }
+
+    #[test]
+    fn output_is_a_partition(docs in prop::collection::vec(article(), 0..12)) {
+        let clusters = reprint::cluster(&docs);
+        let mut seen = vec![0usize; docs.len()];
+        for (g, members) in clusters.groups().iter().enumerate() {
+            prop_assert!(!members.is_empty());
+            prop_assert!(members.windows(2).all(|w| w[0] < w[1]));
+            for &m in members {
+                seen[m] += 1;
+                prop_assert_eq!(clusters.group_of(m), Some(g));
+            }
+            prop_assert!(members.contains(&clusters.representatives()[g]));
+        }
+        prop_assert!(seen.iter().all(|&n| n == 1));
+        // Groups are ordered by their smallest member.
+        let firsts: Vec<usize> = clusters.groups().iter().map(|g| g[0]).collect();
+        prop_assert!(firsts.windows(2).all(|w| w[0] < w[1]));
+        for p in clusters.pairs() {
+            prop_assert!(p.a < p.b);
+            prop_assert_eq!(clusters.group_of(p.a), clusters.group_of(p.b));
+            prop_assert!((0.16..=1.0).contains(&p.similarity));
+        }
+    }
+
+    #[test]
+    fn input_order_does_not_change_the_partition(
+        docs in prop::collection::vec(article(), 1..10),
+        rotation in 0usize..10,
+    ) {
+        let n = docs.len();
+        // perm[i] is the original index of the article at position i.
+        let perm: Vec<usize> = (0..n).map(|i| (i + rotation) % n).rev().collect();
+        let shuffled: Vec<&String> = perm.iter().map(|&i| &docs[i]).collect();
+        let identity: Vec<usize> = (0..n).collect();
+        let before = partition_of(reprint::cluster(&docs).groups(), &identity);
+        let after = partition_of(reprint::cluster(&shuffled).groups(), &perm);
+        prop_assert_eq!(before, after);
+    }
+
+    #[test]
+    fn arbitrary_unicode_never_panics(docs in prop::collection::vec(any::<String>(), 0..6)) {
+        let clusters = reprint::cluster(&docs);
+        prop_assert_eq!(clusters.groups().iter().map(Vec::len).sum::<usize>(), docs.len());
+        let c = Clusterer::builder().shingles(Shingles::Chars(4)).build().unwrap();
+        for d in &docs {
+            let _ = c.signature(d);
+            let _ = reprint::normalize(d);
+        }
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..200)) {
+        let c = Clusterer::default();
+        let s = c.signature_bytes(&bytes);
+        prop_assert_eq!(s.slots().len(), 256);
+    }
+}
