@@ -29,6 +29,7 @@ const EMPTY: u32 = u32::MAX;
 
 /// How MinHash signatures are computed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub enum Scheme {
     /// One-permutation hashing with optimal densification: one hash per shingle, whatever the
@@ -51,6 +52,7 @@ impl fmt::Display for Scheme {
 /// Everything that decides a signature's values. Signatures with different parameters cannot
 /// be compared.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct SignatureParams {
     pub(crate) scheme: Scheme,
     pub(crate) shingles: Shingles,
@@ -96,6 +98,7 @@ impl fmt::Display for SignatureParams {
 /// the number of distinct shingles of the article; comparing it with a signature made with other
 /// parameters is an error.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Signature {
     params: SignatureParams,
     shingle_count: u32,

@@ -19,6 +19,7 @@ pub const MAX_SHINGLE_SIZE: usize = 16;
 /// The default is `Words(3)`: see [`ClustererBuilder::shingles`](crate::ClustererBuilder::shingles)
 /// for why.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub enum Shingles {
     /// Overlapping runs of `k` tokens. Tokens are runs of non-space characters of the normalised
