@@ -1,12 +1,14 @@
 //! The crate's error type.
 //!
-//! Only configuration and the comparison of incompatible signatures can fail: text never does.
+//! Only configuration, the comparison of incompatible signatures and saving or loading an index
+//! can fail: text never does.
 
 use std::fmt;
 
 use crate::minhash::SignatureParams;
 
-/// What went wrong when building a [`Clusterer`](crate::Clusterer) or comparing signatures.
+/// What went wrong when building a [`Clusterer`](crate::Clusterer), comparing signatures, or
+/// saving or loading an [`Index`](crate::Index).
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub enum Error {
@@ -51,6 +53,46 @@ pub enum Error {
         /// Parameters of the right-hand signature.
         right: SignatureParams,
     },
+    /// Reading or writing a saved [`Index`](crate::Index) failed.
+    Io {
+        /// The kind of I/O error.
+        kind: std::io::ErrorKind,
+        /// The I/O error's message.
+        message: String,
+    },
+    /// The data is not a saved index: it does not start with the index's magic bytes.
+    BadMagic,
+    /// The saved index was written in a format version this release cannot read.
+    UnsupportedVersion {
+        /// The version in the file.
+        found: u32,
+        /// The version this release reads and writes.
+        supported: u32,
+    },
+    /// The saved index was made with other settings than the clusterer it is loaded with, or
+    /// by a release that normalises, tokenises or hashes text differently.
+    ConfigMismatch {
+        /// The first setting that differs.
+        field: &'static str,
+        /// Its value in the clusterer.
+        expected: String,
+        /// Its value in the file.
+        found: String,
+    },
+    /// The saved index ends early: the file was cut short.
+    Truncated,
+    /// The saved index's checksum does not match its bytes: the file was altered or damaged.
+    ChecksumMismatch {
+        /// The checksum stored in the file.
+        stored: u64,
+        /// The checksum of the bytes read.
+        computed: u64,
+    },
+    /// The saved index holds a value that no index can have.
+    Corrupt {
+        /// What is wrong.
+        what: &'static str,
+    },
 }
 
 /// A `Result` whose error is [`Error`].
@@ -81,6 +123,24 @@ impl fmt::Display for Error {
                 f,
                 "cannot compare signatures made with different parameters: {left} vs {right}"
             ),
+            Error::Io { message, .. } => write!(f, "I/O error: {message}"),
+            Error::BadMagic => write!(f, "not a saved reprint index (wrong magic bytes)"),
+            Error::UnsupportedVersion { found, supported } => write!(
+                f,
+                "saved index has format version {found}; this release reads version {supported}"
+            ),
+            Error::ConfigMismatch { field, expected, found } => write!(
+                f,
+                "saved index was made with other settings: {field} is {found} in the file, \
+                 {expected} in the clusterer"
+            ),
+            Error::Truncated => write!(f, "saved index is truncated"),
+            Error::ChecksumMismatch { stored, computed } => write!(
+                f,
+                "saved index is damaged: checksum {computed:#018x} does not match the stored \
+                 {stored:#018x}"
+            ),
+            Error::Corrupt { what } => write!(f, "saved index is corrupt: {what}"),
         }
     }
 }

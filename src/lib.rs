@@ -16,6 +16,9 @@
 //! 5. [`cluster`]: candidates verified against the similarity threshold, then joined into
 //!    groups by union-find.
 //!
+//! [`Index`] runs the same stages on articles as they arrive: insert one, get the earlier
+//! articles it reprints; remove, save and load.
+//!
 //! [`eval`] scores a clustering against known labels (pairwise precision, recall, F1 and the
 //! adjusted Rand index), as the `evaluate` example does on labelled data.
 //!
@@ -70,6 +73,7 @@
 //! - `parallel` (on by default): signatures and exact shingle sets are computed on rayon's
 //!   thread pool, and LSH bands are bucketed in parallel. The output is identical with and
 //!   without it, for any number of threads.
+//! - `serde`: `Serialize` and `Deserialize` for [`Signature`], its parameters, and [`Match`].
 //!
 //! # References
 //!
@@ -86,6 +90,7 @@ pub mod cluster;
 pub mod config;
 pub mod error;
 pub mod eval;
+pub mod index;
 pub mod lsh;
 pub mod minhash;
 pub mod normalize;
@@ -94,6 +99,7 @@ pub mod shingle;
 pub use crate::cluster::{Clusterer, Clusters, Pair};
 pub use crate::config::{ClustererBuilder, Config, DEFAULT_SEED, Similarity, Verification};
 pub use crate::error::{Error, Result};
+pub use crate::index::{Index, Match};
 pub use crate::lsh::Banding;
 pub use crate::minhash::{MAX_SLOTS, Scheme, Signature, SignatureParams};
 pub use crate::normalize::{normalize, normalize_into};

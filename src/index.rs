@@ -1,0 +1,1179 @@
+//! A streaming index: articles are inserted as they arrive, and each insertion answers "which
+//! earlier articles is this a reprint of?" without clustering everything again.
+//!
+//! The index runs the same pipeline as [`Clusterer::cluster`]: each article's MinHash signature
+//! is cut into LSH bands, the articles that share a band with it become candidates, and every
+//! candidate is verified against the threshold exactly as `cluster` verifies it (from the
+//! shingle sets with [`Verification::Exact`], from the signatures with
+//! [`Verification::Estimate`]). Inserting articles `0, 1, 2, ...` in order therefore finds the
+//! same verified pairs as clustering them in one batch, and [`Index::groups`] gives the same
+//! groups as [`Clusters::groups`](crate::Clusters::groups). The one difference lies in buckets
+//! larger than the bucket cap (see [`ClustererBuilder::bucket_cap`](crate::ClustererBuilder::bucket_cap)): a batch knows a bucket's
+//! final size, the index only its size so far, so an article that joined a bucket while it was
+//! still small was compared with all its members. The index then finds every pair the batch
+//! finds, and possibly a few more.
+//!
+//! # Example
+//!
+//! ```
+//! use reprint::Index;
+//!
+//! let mut index = Index::default();
+//! let story = "The Senate passed the spending bill late on Friday after a long debate over \
+//!     border security, sending it to the president, who is expected to sign it.";
+//! index.insert(1, &format!("WASHINGTON (AP) - {story}"));
+//! index.insert(2, "Local volunteers planted four hundred trees along the river on Saturday.");
+//! let matches = index.insert(3, &format!("{story} Copyright 2024."));
+//! assert_eq!(matches.len(), 1);
+//! assert_eq!(matches[0].id, 1);
+//! assert!(matches[0].similarity > 0.5);
+//! assert_eq!(index.groups(), [vec![1, 3], vec![2]]);
+//! ```
+//!
+//! # Saved indexes
+//!
+//! [`Index::save`] writes a versioned binary format, all integers little-endian:
+//!
+//! 1. the magic bytes `RPRNTIDX` and the format version ([`FORMAT_VERSION`], a `u32`);
+//! 2. the configuration: shingle kind and size, MinHash scheme, slots, seed, similarity
+//!    measure, threshold, verification, LSH bands and rows, bucket cap, and a fingerprint of how
+//!    text is normalised, tokenised and hashed (the xxh3 hash of the signature and shingle set of
+//!    a fixed probe text, so that a release that changes any of those refuses older files
+//!    instead of giving wrong answers); then the xxh3 hash of everything so far;
+//! 3. the number of articles and of verified pairs, then each article (its id, its number of
+//!    distinct shingles, its signature and, with exact verification, its sorted shingle
+//!    hashes), then each verified pair;
+//! 4. the xxh3 hash of everything before it.
+//!
+//! [`Index::load`] reads the file back for a given [`Clusterer`] and checks each part: another
+//! file ([`Error::BadMagic`]), another format version ([`Error::UnsupportedVersion`]), another
+//! configuration ([`Error::ConfigMismatch`], naming the setting), a file cut short
+//! ([`Error::Truncated`]), or altered ([`Error::ChecksumMismatch`], [`Error::Corrupt`]). Lengths
+//! read from the file never decide an allocation by themselves: buffers grow only as the bytes
+//! they describe arrive.
+
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+use std::fmt;
+use std::fs::File;
+use std::io::{self, BufReader, BufWriter, Read, Write};
+use std::path::Path;
+
+use ahash::RandomState;
+use xxhash_rust::xxh3::Xxh3Default;
+
+use crate::cluster::{Clusterer, exact_similarity};
+use crate::config::{Similarity, Verification};
+use crate::error::{Error, Result};
+use crate::lsh::Banding;
+use crate::minhash::{Scheme, Scratch, Signature, containment_from_jaccard};
+use crate::shingle::Shingles;
+
+/// The version of the format [`Index::save`] writes and [`Index::load`] reads.
+pub const FORMAT_VERSION: u32 = 1;
+
+const MAGIC: [u8; 8] = *b"RPRNTIDX";
+
+/// The most articles an index holds at once (slots are `u32`s with one bit reserved).
+const MAX_ARTICLES: usize = (1 << 31) - 1;
+
+/// An earlier article that a new one is a reprint of.
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct Match {
+    /// The id the earlier article was inserted with.
+    pub id: u64,
+    /// The similarity of the two articles in the configured measure (exact or estimated, as
+    /// configured): the same value [`Clusterer::cluster`] reports for the pair.
+    pub similarity: f64,
+}
+
+/// A streaming index of articles; see the [module docs](self) for how it relates to
+/// [`Clusterer::cluster`] and for the file format.
+///
+/// Articles are identified by a `u64` id chosen by the caller (a database key, a hash of the
+/// URL). Inserting an id that is already present replaces that article, as a map would.
+///
+/// Memory per article: its signature (4 bytes per slot), with exact verification its shingle
+/// hashes (8 bytes per distinct shingle), and about 26 bytes per LSH band for the buckets.
+/// [`Index::memory_bytes`] gives the total.
+#[derive(Clone)]
+pub struct Index {
+    clusterer: Clusterer,
+    banding: Banding,
+    /// Signature length (the configured number of slots).
+    width: usize,
+    /// Per slot, in insertion order: the caller's id.
+    ids: Vec<u64>,
+    /// Per slot: whether the article is still in the index. Removed articles keep their slot
+    /// (without their shingle set) until the index is compacted.
+    live: Vec<bool>,
+    /// Per slot: the number of distinct shingles.
+    counts: Vec<u32>,
+    /// Per slot: the signature's `width` values, one after the other.
+    signatures: Vec<u32>,
+    /// Per slot: the sorted, distinct shingle hashes (exact verification only; empty otherwise).
+    sets: Vec<Box<[u64]>>,
+    /// Id to slot, for live articles.
+    slot_of: HashMap<u64, u32, RandomState>,
+    buckets: Buckets,
+    /// Every verified pair found so far; pairs with a removed article are skipped, then
+    /// dropped when the index is compacted.
+    links: Vec<Link>,
+    /// Number of removed slots.
+    dead: usize,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Link {
+    /// The earlier article's slot.
+    a: u32,
+    /// The later article's slot.
+    b: u32,
+    similarity: f64,
+}
+
+/// An article hashed and ready to insert.
+struct Prepared {
+    signature: Signature,
+    set: Box<[u64]>,
+}
+
+#[derive(Default)]
+struct Buffers {
+    scratch: Scratch,
+    text: String,
+}
+
+impl Default for Index {
+    /// An empty index with the default settings: `Index::new(Clusterer::default())`.
+    fn default() -> Self {
+        Index::new(Clusterer::default())
+    }
+}
+
+impl fmt::Debug for Index {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Index")
+            .field("config", self.clusterer.config())
+            .field("len", &self.len())
+            .field("pairs", &self.links.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Index {
+    /// An empty index that hashes, bands and verifies articles as `clusterer` does.
+    pub fn new(clusterer: Clusterer) -> Index {
+        let banding = clusterer.banding();
+        let width = clusterer.config().slots;
+        Index {
+            banding,
+            width,
+            ids: Vec::new(),
+            live: Vec::new(),
+            counts: Vec::new(),
+            signatures: Vec::new(),
+            sets: Vec::new(),
+            slot_of: fixed_map(0x5107),
+            buckets: Buckets::new(banding.bands),
+            links: Vec::new(),
+            dead: 0,
+            clusterer,
+        }
+    }
+
+    /// The clusterer whose settings the index uses.
+    pub fn clusterer(&self) -> &Clusterer {
+        &self.clusterer
+    }
+
+    /// The number of articles in the index.
+    pub fn len(&self) -> usize {
+        self.slot_of.len()
+    }
+
+    /// Whether the index holds no article.
+    pub fn is_empty(&self) -> bool {
+        self.slot_of.is_empty()
+    }
+
+    /// Whether an article with this id is in the index.
+    pub fn contains(&self, id: u64) -> bool {
+        self.slot_of.contains_key(&id)
+    }
+
+    /// The ids of the articles in the index, in insertion order.
+    pub fn ids(&self) -> impl Iterator<Item = u64> + '_ {
+        self.ids.iter().zip(&self.live).filter(|(_, live)| **live).map(|(&id, _)| id)
+    }
+
+    /// Adds an article and returns the earlier articles it is a reprint of: those whose
+    /// similarity reaches the threshold, best first (ties by ascending id).
+    ///
+    /// If an article with the same `id` is already present, it is removed first: the new text
+    /// replaces it and is not compared with it. An empty article is kept (it counts in
+    /// [`len`](Index::len) and forms a group of its own) but matches nothing.
+    ///
+    /// # Panics
+    ///
+    /// If the index already holds `2^31 - 1` articles.
+    pub fn insert(&mut self, id: u64, text: &str) -> Vec<Match> {
+        let prepared = self.prepare(text, &mut Buffers::default());
+        self.insert_prepared(id, prepared)
+    }
+
+    /// Inserts many articles, in order, and returns each one's matches as
+    /// [`insert`](Index::insert) would. The signatures (and shingle sets) are computed in
+    /// parallel with the `parallel` feature; the insertions then run in order, so the result
+    /// does not depend on the number of threads and equals inserting the articles one by one.
+    ///
+    /// # Panics
+    ///
+    /// If the index would hold more than `2^31 - 1` articles.
+    pub fn insert_batch<S: AsRef<str> + Sync>(&mut self, articles: &[(u64, S)]) -> Vec<Vec<Match>> {
+        let prepared = self.prepare_all(articles);
+        articles.iter().zip(prepared).map(|(&(id, _), p)| self.insert_prepared(id, p)).collect()
+    }
+
+    /// The articles in the index that `text` is a reprint of, best first, without inserting it:
+    /// what [`insert`](Index::insert) would return for a new id.
+    pub fn query(&self, text: &str) -> Vec<Match> {
+        self.query_with_min(text, 0.0)
+    }
+
+    /// Like [`query`](Index::query), keeping only matches whose similarity is at least
+    /// `min_similarity`. The index only finds pairs at or above the threshold it was built
+    /// with, so a minimum at or below the threshold changes nothing.
+    pub fn query_with_min(&self, text: &str, min_similarity: f64) -> Vec<Match> {
+        let prepared = self.prepare(text, &mut Buffers::default());
+        let mut candidates = Vec::new();
+        if !prepared.signature.is_empty() {
+            for band in 0..self.banding.bands {
+                let key = self.banding.key(prepared.signature.slots(), band);
+                self.buckets.candidates(band, key, self.cap(), &mut candidates);
+            }
+        }
+        candidates.sort_unstable();
+        candidates.dedup();
+        let mut matches: Vec<Match> = self
+            .verify(&prepared, &candidates)
+            .filter(|&(_, similarity)| similarity >= min_similarity)
+            .map(|(slot, similarity)| Match { id: self.ids[slot as usize], similarity })
+            .collect();
+        sort_matches(&mut matches);
+        matches
+    }
+
+    /// Removes the article with this id; returns whether it was present. Its verified pairs
+    /// go with it: it is no longer returned by queries nor part of any group.
+    pub fn remove(&mut self, id: u64) -> bool {
+        let Some(slot) = self.slot_of.remove(&id) else {
+            return false;
+        };
+        let s = slot as usize;
+        if self.counts[s] > 0 {
+            for band in 0..self.banding.bands {
+                let key = self.banding.key(self.signature(s), band);
+                self.buckets.remove(band, key, slot);
+            }
+        }
+        self.live[s] = false;
+        self.sets[s] = Box::default();
+        self.dead += 1;
+        // Removed slots keep their signature and pairs until they outnumber the live ones;
+        // compacting then costs as much as the insertions since the last time, so removal stays
+        // amortised O(bands).
+        if self.dead > 64 && self.dead > self.len() {
+            self.compact();
+        }
+        true
+    }
+
+    /// The groups of reprints among the articles in the index: the connected components of
+    /// the verified pairs found so far, each a list of ids in ascending order, ordered by their
+    /// smallest id. Every article is in exactly one group. With ids `0, 1, 2, ...` given in
+    /// insertion order this is [`Clusters::groups`](crate::Clusters::groups) of the same
+    /// articles (see the [module docs](self) for the one exception).
+    pub fn groups(&self) -> Vec<Vec<u64>> {
+        let n = self.ids.len();
+        let mut parent: Vec<u32> = (0..n as u32).collect();
+        fn find(parent: &mut [u32], mut x: u32) -> u32 {
+            while parent[x as usize] != x {
+                parent[x as usize] = parent[parent[x as usize] as usize];
+                x = parent[x as usize];
+            }
+            x
+        }
+        for link in &self.links {
+            if self.live[link.a as usize] && self.live[link.b as usize] {
+                let (ra, rb) = (find(&mut parent, link.a), find(&mut parent, link.b));
+                if ra != rb {
+                    // The smaller root wins, so roots stay deterministic.
+                    let (lo, hi) = (ra.min(rb), ra.max(rb));
+                    parent[hi as usize] = lo;
+                }
+            }
+        }
+        let mut group_of_root = vec![usize::MAX; n];
+        let mut groups: Vec<Vec<u64>> = Vec::new();
+        for slot in 0..n as u32 {
+            if !self.live[slot as usize] {
+                continue;
+            }
+            let root = find(&mut parent, slot) as usize;
+            if group_of_root[root] == usize::MAX {
+                group_of_root[root] = groups.len();
+                groups.push(Vec::new());
+            }
+            let g = group_of_root[root];
+            groups[g].push(self.ids[slot as usize]);
+        }
+        for g in &mut groups {
+            g.sort_unstable();
+        }
+        groups.sort_unstable_by_key(|g| g[0]);
+        groups
+    }
+
+    /// An estimate of the heap memory the index holds, in bytes: its arrays at their capacity
+    /// and its hash tables at their bucket count.
+    pub fn memory_bytes(&self) -> usize {
+        use std::mem::size_of;
+        let vec = |cap: usize, size: usize| cap * size;
+        vec(self.ids.capacity(), size_of::<u64>())
+            + vec(self.live.capacity(), 1)
+            + vec(self.counts.capacity(), size_of::<u32>())
+            + vec(self.signatures.capacity(), size_of::<u32>())
+            + vec(self.sets.capacity(), size_of::<Box<[u64]>>())
+            + self.sets.iter().map(|s| s.len() * size_of::<u64>()).sum::<usize>()
+            + vec(self.links.capacity(), size_of::<Link>())
+            + map_bytes(&self.slot_of)
+            + self.buckets.memory_bytes()
+    }
+
+    /// Writes the index to `writer` in the format described in the [module docs](self).
+    /// Removed articles are left out.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] if writing fails.
+    pub fn save<W: Write>(&self, writer: W) -> Result<()> {
+        let mut out = HashingWriter { inner: BufWriter::new(writer), hasher: Xxh3Default::new() };
+        out.put(&MAGIC)?;
+        out.put(&FORMAT_VERSION.to_le_bytes())?;
+        Header::of(&self.clusterer).write(&mut out)?;
+        let header_sum = out.hasher.digest();
+        out.put(&header_sum.to_le_bytes())?;
+
+        // Slots are renumbered without the removed ones.
+        let mut new_slot = vec![u32::MAX; self.ids.len()];
+        for (next, slot) in (0..self.ids.len()).filter(|&s| self.live[s]).enumerate() {
+            new_slot[slot] = next as u32;
+        }
+        let links: Vec<&Link> = self
+            .links
+            .iter()
+            .filter(|l| self.live[l.a as usize] && self.live[l.b as usize])
+            .collect();
+        out.put(&(self.len() as u64).to_le_bytes())?;
+        out.put(&(links.len() as u64).to_le_bytes())?;
+        let exact = self.clusterer.config().verification == Verification::Exact;
+        let mut buf = Vec::with_capacity(12 + 4 * self.width);
+        for slot in (0..self.ids.len()).filter(|&s| self.live[s]) {
+            buf.clear();
+            buf.extend_from_slice(&self.ids[slot].to_le_bytes());
+            buf.extend_from_slice(&self.counts[slot].to_le_bytes());
+            for v in self.signature(slot) {
+                buf.extend_from_slice(&v.to_le_bytes());
+            }
+            if exact {
+                let set = &self.sets[slot];
+                buf.extend_from_slice(&(set.len() as u64).to_le_bytes());
+                for h in set.iter() {
+                    buf.extend_from_slice(&h.to_le_bytes());
+                }
+            }
+            out.put(&buf)?;
+        }
+        for link in links {
+            out.put(&new_slot[link.a as usize].to_le_bytes())?;
+            out.put(&new_slot[link.b as usize].to_le_bytes())?;
+            out.put(&link.similarity.to_bits().to_le_bytes())?;
+        }
+        let checksum = out.hasher.digest();
+        out.inner.write_all(&checksum.to_le_bytes()).map_err(io_error)?;
+        out.inner.flush().map_err(io_error)
+    }
+
+    /// Writes the index to the file at `path`: first to a temporary file beside it, then
+    /// renamed over `path`, so that a failure never leaves a half-written index there.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] if the file cannot be written.
+    pub fn save_path<P: AsRef<Path>>(&self, path: P) -> Result<()> {
+        let path = path.as_ref();
+        let Some(name) = path.file_name() else {
+            return Err(Error::Io {
+                kind: io::ErrorKind::InvalidInput,
+                message: format!("{} is not a file path", path.display()),
+            });
+        };
+        let mut tmp_name = name.to_os_string();
+        tmp_name.push(".tmp");
+        let tmp = path.with_file_name(tmp_name);
+        let written = File::create(&tmp).map_err(io_error).and_then(|file| {
+            self.save(&file)?;
+            file.sync_all().map_err(io_error)
+        });
+        match written.and_then(|()| std::fs::rename(&tmp, path).map_err(io_error)) {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                // Best effort: the error that matters is the one already in hand.
+                let _ = std::fs::remove_file(&tmp);
+                Err(e)
+            }
+        }
+    }
+
+    /// Reads an index written by [`save`](Index::save) with the settings of `clusterer`.
+    ///
+    /// `reader` is read in small pieces: wrap a file in a [`BufReader`] (as
+    /// [`load_path`](Index::load_path) does). Exactly the bytes `save` wrote are read.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::BadMagic`] if the data is not a saved index, [`Error::UnsupportedVersion`] if it
+    /// was written in another format version, [`Error::ConfigMismatch`] if it was made with other
+    /// settings (or by a release that normalises or hashes text differently),
+    /// [`Error::Truncated`] if it ends early, [`Error::ChecksumMismatch`] or [`Error::Corrupt`] if
+    /// its bytes were altered, [`Error::Io`] if reading fails.
+    pub fn load<R: Read>(clusterer: Clusterer, reader: R) -> Result<Index> {
+        let mut input = HashingReader { inner: reader, hasher: Xxh3Default::new() };
+        if input.array::<8>()? != MAGIC {
+            return Err(Error::BadMagic);
+        }
+        let version = u32::from_le_bytes(input.array()?);
+        if version != FORMAT_VERSION {
+            return Err(Error::UnsupportedVersion { found: version, supported: FORMAT_VERSION });
+        }
+        let found = Header::read(&mut input)?;
+        let header_sum = input.hasher.digest();
+        let stored = u64::from_le_bytes(input.array()?);
+        if stored != header_sum {
+            return Err(Error::ChecksumMismatch { stored, computed: header_sum });
+        }
+        Header::of(&clusterer).check(&found)?;
+
+        let mut index = Index::new(clusterer);
+        let exact = index.clusterer.config().verification == Verification::Exact;
+        let articles = input.u64()?;
+        let links = input.u64()?;
+        if articles > MAX_ARTICLES as u64 {
+            return Err(Error::Corrupt { what: "article count" });
+        }
+        // Capacities from the file are capped: a corrupted count must not allocate by itself.
+        let initial = (articles as usize).min(1 << 12);
+        index.reserve(initial);
+        let mut buf = vec![0u8; 12 + 4 * index.width];
+        let mut signature = vec![0u32; index.width];
+        for _ in 0..articles {
+            input.fill(&mut buf)?;
+            let id = u64::from_le_bytes(buf[..8].try_into().unwrap_or_default());
+            let count = u32::from_le_bytes(buf[8..12].try_into().unwrap_or_default());
+            for (v, bytes) in signature.iter_mut().zip(buf[12..].chunks_exact(4)) {
+                *v = u32::from_le_bytes(bytes.try_into().unwrap_or_default());
+            }
+            let set = if exact { input.sorted_set()? } else { Box::default() };
+            if index.slot_of.contains_key(&id) {
+                return Err(Error::Corrupt { what: "an article id occurs twice" });
+            }
+            if (count == 0) != set.is_empty() && exact {
+                return Err(Error::Corrupt { what: "shingle set size" });
+            }
+            index.push(id, count, &signature, set);
+        }
+        let n = index.ids.len() as u32;
+        index.links.reserve((links as usize).min(1 << 12));
+        for _ in 0..links {
+            let a = input.u32()?;
+            let b = input.u32()?;
+            let similarity = f64::from_bits(input.u64()?);
+            if !(a < b && b < n) {
+                return Err(Error::Corrupt { what: "a pair refers to no article" });
+            }
+            if !(0.0..=1.0).contains(&similarity) {
+                return Err(Error::Corrupt { what: "a pair similarity is not in [0, 1]" });
+            }
+            index.links.push(Link { a, b, similarity });
+        }
+        let computed = input.hasher.digest();
+        let mut stored = [0u8; 8];
+        input.inner.read_exact(&mut stored).map_err(read_error)?;
+        let stored = u64::from_le_bytes(stored);
+        if stored != computed {
+            return Err(Error::ChecksumMismatch { stored, computed });
+        }
+        Ok(index)
+    }
+
+    /// Reads the index saved in the file at `path`; see [`load`](Index::load).
+    ///
+    /// # Errors
+    ///
+    /// As [`load`](Index::load).
+    pub fn load_path<P: AsRef<Path>>(clusterer: Clusterer, path: P) -> Result<Index> {
+        let file = File::open(path).map_err(io_error)?;
+        Index::load(clusterer, BufReader::new(file))
+    }
+
+    // ---- internals ----
+
+    fn cap(&self) -> usize {
+        self.clusterer.config().bucket_cap
+    }
+
+    fn signature(&self, slot: usize) -> &[u32] {
+        &self.signatures[slot * self.width..(slot + 1) * self.width]
+    }
+
+    fn reserve(&mut self, additional: usize) {
+        self.ids.reserve(additional);
+        self.live.reserve(additional);
+        self.counts.reserve(additional);
+        self.signatures.reserve(additional * self.width);
+        self.sets.reserve(additional);
+        self.slot_of.reserve(additional);
+    }
+
+    fn prepare(&self, text: &str, buffers: &mut Buffers) -> Prepared {
+        let signature = self.clusterer.signer().sign(text, &mut buffers.scratch);
+        let exact = self.clusterer.config().verification == Verification::Exact;
+        let set = if exact && !signature.is_empty() {
+            self.clusterer.shingle_set(text, &mut buffers.text).into_boxed_slice()
+        } else {
+            Box::default()
+        };
+        Prepared { signature, set }
+    }
+
+    fn prepare_all<S: AsRef<str> + Sync>(&self, articles: &[(u64, S)]) -> Vec<Prepared> {
+        #[cfg(feature = "parallel")]
+        {
+            use rayon::prelude::*;
+            articles
+                .par_iter()
+                .map_init(Buffers::default, |buffers, (_, text)| {
+                    self.prepare(text.as_ref(), buffers)
+                })
+                .collect()
+        }
+        #[cfg(not(feature = "parallel"))]
+        {
+            let mut buffers = Buffers::default();
+            articles.iter().map(|(_, text)| self.prepare(text.as_ref(), &mut buffers)).collect()
+        }
+    }
+
+    fn insert_prepared(&mut self, id: u64, prepared: Prepared) -> Vec<Match> {
+        // Replacing first also settles any compaction before the new slot is numbered.
+        self.remove(id);
+        let slot = self.ids.len();
+        assert!(slot < MAX_ARTICLES, "an index holds at most 2^31 - 1 articles");
+        let slot = slot as u32;
+        let mut candidates = Vec::new();
+        if !prepared.signature.is_empty() {
+            let cap = self.cap();
+            for band in 0..self.banding.bands {
+                let key = self.banding.key(prepared.signature.slots(), band);
+                self.buckets.add(band, key, slot, cap, &mut candidates);
+            }
+        }
+        candidates.sort_unstable();
+        candidates.dedup();
+        let found: Vec<(u32, f64)> = self.verify(&prepared, &candidates).collect();
+        let mut matches = Vec::with_capacity(found.len());
+        for &(earlier, similarity) in &found {
+            self.links.push(Link { a: earlier, b: slot, similarity });
+            matches.push(Match { id: self.ids[earlier as usize], similarity });
+        }
+        let count = u32::try_from(prepared.signature.shingle_count()).unwrap_or(u32::MAX);
+        let signature = prepared.signature;
+        self.push_entry(id, count, signature.slots(), prepared.set);
+        sort_matches(&mut matches);
+        matches
+    }
+
+    /// Appends an article and files it in its buckets (used when loading and compacting, where
+    /// no candidate is needed).
+    fn push(&mut self, id: u64, count: u32, signature: &[u32], set: Box<[u64]>) {
+        let slot = self.ids.len() as u32;
+        if count > 0 {
+            for band in 0..self.banding.bands {
+                let key = self.banding.key(signature, band);
+                self.buckets.add(band, key, slot, usize::MAX, &mut Vec::new());
+            }
+        }
+        self.push_entry(id, count, signature, set);
+    }
+
+    fn push_entry(&mut self, id: u64, count: u32, signature: &[u32], set: Box<[u64]>) {
+        debug_assert_eq!(signature.len(), self.width);
+        let slot = self.ids.len() as u32;
+        self.ids.push(id);
+        self.live.push(true);
+        self.counts.push(count);
+        self.signatures.extend_from_slice(signature);
+        self.sets.push(set);
+        self.slot_of.insert(id, slot);
+    }
+
+    /// The candidates (sorted, distinct, live) whose similarity with `new` reaches the
+    /// threshold, verified as [`Clusterer::cluster`] verifies a pair: the earlier article is the
+    /// pair's first member.
+    fn verify<'a>(
+        &'a self,
+        new: &'a Prepared,
+        candidates: &'a [u32],
+    ) -> impl Iterator<Item = (u32, f64)> + 'a {
+        let config = self.clusterer.config();
+        let (threshold, measure, slots) =
+            (config.threshold, config.similarity, config.slots as f64);
+        let exact = config.verification == Verification::Exact;
+        let b_sig = new.signature.slots();
+        let b_count = new.signature.shingle_count();
+        candidates.iter().filter_map(move |&c| {
+            let a = c as usize;
+            debug_assert!(self.live[a]);
+            let a_count = self.counts[a] as usize;
+            let j_est = estimate_jaccard(self.signature(a), a_count, b_sig, b_count);
+            let similarity = if exact {
+                // Pairs far below the threshold skip the exact comparison.
+                let j = jaccard_threshold(threshold, measure, a_count, b_count);
+                let sigma = (j * (1.0 - j) / slots).sqrt();
+                if j_est < j - 5.0 * sigma {
+                    return None;
+                }
+                exact_similarity(&self.sets[a], &new.set, measure)
+            } else {
+                match measure {
+                    Similarity::Jaccard => j_est,
+                    Similarity::Containment => containment_from_jaccard(j_est, a_count, b_count),
+                }
+            };
+            (similarity >= threshold).then_some((c, similarity))
+        })
+    }
+
+    /// Rebuilds the index without its removed articles, keeping insertion order.
+    fn compact(&mut self) {
+        let mut fresh = Index::new(self.clusterer.clone());
+        fresh.reserve(self.len());
+        let mut new_slot = vec![u32::MAX; self.ids.len()];
+        let sets = std::mem::take(&mut self.sets);
+        for (slot, set) in sets.into_iter().enumerate() {
+            if self.live[slot] {
+                new_slot[slot] = fresh.ids.len() as u32;
+                fresh.push(self.ids[slot], self.counts[slot], self.signature(slot), set);
+            }
+        }
+        fresh.links = self
+            .links
+            .iter()
+            .filter(|l| self.live[l.a as usize] && self.live[l.b as usize])
+            .map(|l| Link { a: new_slot[l.a as usize], b: new_slot[l.b as usize], ..*l })
+            .collect();
+        *self = fresh;
+    }
+}
+
+/// Best first; ties by ascending id.
+fn sort_matches(matches: &mut [Match]) {
+    matches.sort_unstable_by(|x, y| y.similarity.total_cmp(&x.similarity).then(x.id.cmp(&y.id)));
+}
+
+/// `Signature::jaccard_unchecked` on stored signatures: the share of equal slots; an empty
+/// article is similar to nothing.
+fn estimate_jaccard(a: &[u32], a_count: usize, b: &[u32], b_count: usize) -> f64 {
+    if a_count == 0 || b_count == 0 {
+        return 0.0;
+    }
+    let equal = a.iter().zip(b).filter(|(x, y)| x == y).count();
+    equal as f64 / a.len() as f64
+}
+
+/// `cluster::jaccard_threshold` from the two set sizes.
+fn jaccard_threshold(threshold: f64, measure: Similarity, a_count: usize, b_count: usize) -> f64 {
+    match measure {
+        Similarity::Jaccard => threshold,
+        Similarity::Containment => {
+            let (x, y) = (a_count as f64, b_count as f64);
+            let shared = threshold * x.min(y);
+            if x + y - shared <= 0.0 { 1.0 } else { (shared / (x + y - shared)).min(1.0) }
+        }
+    }
+}
+
+fn fixed_map<V>(salt: u64) -> HashMap<u64, V, RandomState> {
+    // Fixed seeds: nothing the index returns depends on them, but fixed seeds keep runs
+    // reproducible down to their memory layout.
+    HashMap::with_hasher(RandomState::with_seeds(
+        0x7265_7072_696E_7400 ^ salt,
+        0x243F_6A88_85A3_08D3,
+        0x1319_8A2E_0370_7344,
+        0xA409_3822_299F_31D0,
+    ))
+}
+
+/// Approximate heap size of a hash table of `(u64, V)`: one control byte and one entry per
+/// bucket, with at most 7/8 of the buckets in use.
+fn map_bytes<V>(map: &HashMap<u64, V, RandomState>) -> usize {
+    let cap = map.capacity();
+    if cap == 0 {
+        return 0;
+    }
+    let buckets = if cap < 8 { cap + 1 } else { (cap * 8 / 7).next_power_of_two() };
+    buckets * (std::mem::size_of::<(u64, V)>() + 1) + 16
+}
+
+/// The LSH buckets: per band, band key to members in insertion order.
+///
+/// Most buckets hold one article, so a bucket is stored as a single `u32`: the member's slot,
+/// or (top bit set) the index of a list in `lists` when it has several. That keeps a bucket at
+/// one 16-byte table entry instead of a table entry plus a heap-allocated vector.
+#[derive(Clone)]
+struct Buckets {
+    bands: Vec<HashMap<u64, u32, RandomState>>,
+    lists: Vec<Vec<u32>>,
+    free: Vec<u32>,
+}
+
+const LIST: u32 = 1 << 31;
+
+impl Buckets {
+    fn new(bands: usize) -> Buckets {
+        Buckets {
+            bands: (0..bands as u64).map(fixed_map).collect(),
+            lists: Vec::new(),
+            free: Vec::new(),
+        }
+    }
+
+    /// The members a new article in bucket `key` of `band` is compared with, as the batch
+    /// clusterer pairs a bucket: all of them while the bucket, with the new article, holds at
+    /// most `cap`; beyond that only the first and the last (the new article's predecessor), so
+    /// that the cost per insertion stays bounded.
+    fn candidates(&self, band: usize, key: u64, cap: usize, out: &mut Vec<u32>) {
+        if let Some(&v) = self.bands[band].get(&key) {
+            if v & LIST == 0 {
+                out.push(v);
+            } else {
+                push_members(&self.lists[(v & !LIST) as usize], cap, out);
+            }
+        }
+    }
+
+    /// [`candidates`](Buckets::candidates), then adds `slot` to the bucket.
+    fn add(&mut self, band: usize, key: u64, slot: u32, cap: usize, out: &mut Vec<u32>) {
+        debug_assert!(slot < LIST);
+        let Buckets { bands, lists, free } = self;
+        match bands[band].entry(key) {
+            Entry::Vacant(e) => {
+                e.insert(slot);
+            }
+            Entry::Occupied(mut e) => {
+                let v = *e.get();
+                if v & LIST == 0 {
+                    out.push(v);
+                    let list = vec![v, slot];
+                    let at = match free.pop() {
+                        Some(at) => {
+                            lists[at as usize] = list;
+                            at
+                        }
+                        None => {
+                            lists.push(list);
+                            (lists.len() - 1) as u32
+                        }
+                    };
+                    *e.get_mut() = LIST | at;
+                } else {
+                    let list = &mut lists[(v & !LIST) as usize];
+                    push_members(list, cap, out);
+                    list.push(slot);
+                }
+            }
+        }
+    }
+
+    fn remove(&mut self, band: usize, key: u64, slot: u32) {
+        let Buckets { bands, lists, free } = self;
+        let Entry::Occupied(mut e) = bands[band].entry(key) else {
+            debug_assert!(false, "a live article is in each of its buckets");
+            return;
+        };
+        let v = *e.get();
+        if v & LIST == 0 {
+            debug_assert_eq!(v, slot);
+            e.remove();
+            return;
+        }
+        let at = v & !LIST;
+        let list = &mut lists[at as usize];
+        if let Some(p) = list.iter().position(|&s| s == slot) {
+            list.remove(p);
+        }
+        if list.len() == 1 {
+            *e.get_mut() = list[0];
+            lists[at as usize] = Vec::new();
+            free.push(at);
+        }
+    }
+
+    fn memory_bytes(&self) -> usize {
+        self.bands.iter().map(map_bytes).sum::<usize>()
+            + self.lists.capacity() * std::mem::size_of::<Vec<u32>>()
+            + self.lists.iter().map(|l| l.capacity() * 4).sum::<usize>()
+            + self.free.capacity() * 4
+    }
+}
+
+fn push_members(members: &[u32], cap: usize, out: &mut Vec<u32>) {
+    if members.len() < cap {
+        out.extend_from_slice(members);
+    } else if let (Some(&first), Some(&last)) = (members.first(), members.last()) {
+        out.push(first);
+        out.push(last);
+    }
+}
+
+/// The configuration as the file records it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Header {
+    shingle_kind: u8,
+    shingle_size: u32,
+    scheme: u8,
+    slots: u32,
+    seed: u64,
+    similarity: u8,
+    threshold: f64,
+    verification: u8,
+    bands: u32,
+    rows: u32,
+    bucket_cap: u64,
+    text: u64,
+}
+
+/// Exercises every step of normalisation and tokenisation: case, typographic quotes, dashes
+/// and ellipses, compatibility forms, full-width letters, invisible characters, punctuation at
+/// token ends and inside them, scripts written without spaces, and repeated words.
+const PROBE: &str = "The “Quick” BROWN fox — jumped… over ﬁve ＦＵＬＬ-width dogs, said Dr. O’Neil \
+    (AP); 3.5% of U.S. zero\u{200B}width soft\u{AD}hyphen\tTAB\r\nnew line. 東京は今日も晴れでした。\
+    ภาษาไทย Ünïcödé ΑΒΓ кириллица the quick brown fox the quick brown fox.";
+
+impl Header {
+    fn of(clusterer: &Clusterer) -> Header {
+        let config = clusterer.config();
+        let (shingle_kind, shingle_size) = match config.shingles {
+            Shingles::Words(k) => (0, k as u32),
+            Shingles::Chars(k) => (1, k as u32),
+        };
+        let banding = clusterer.banding();
+        Header {
+            shingle_kind,
+            shingle_size,
+            scheme: match config.scheme {
+                Scheme::OnePermutation => 0,
+                Scheme::Classic => 1,
+            },
+            slots: config.slots as u32,
+            seed: config.seed,
+            similarity: match config.similarity {
+                Similarity::Jaccard => 0,
+                Similarity::Containment => 1,
+            },
+            threshold: config.threshold,
+            verification: match config.verification {
+                Verification::Exact => 0,
+                Verification::Estimate => 1,
+            },
+            bands: banding.bands as u32,
+            rows: banding.rows as u32,
+            bucket_cap: config.bucket_cap as u64,
+            text: text_fingerprint(clusterer),
+        }
+    }
+
+    fn write<W: Write>(&self, out: &mut HashingWriter<W>) -> Result<()> {
+        out.put(&[self.shingle_kind])?;
+        out.put(&self.shingle_size.to_le_bytes())?;
+        out.put(&[self.scheme])?;
+        out.put(&self.slots.to_le_bytes())?;
+        out.put(&self.seed.to_le_bytes())?;
+        out.put(&[self.similarity])?;
+        out.put(&self.threshold.to_bits().to_le_bytes())?;
+        out.put(&[self.verification])?;
+        out.put(&self.bands.to_le_bytes())?;
+        out.put(&self.rows.to_le_bytes())?;
+        out.put(&self.bucket_cap.to_le_bytes())?;
+        out.put(&self.text.to_le_bytes())
+    }
+
+    fn read<R: Read>(input: &mut HashingReader<R>) -> Result<Header> {
+        Ok(Header {
+            shingle_kind: input.u8()?,
+            shingle_size: input.u32()?,
+            scheme: input.u8()?,
+            slots: input.u32()?,
+            seed: input.u64()?,
+            similarity: input.u8()?,
+            threshold: f64::from_bits(input.u64()?),
+            verification: input.u8()?,
+            bands: input.u32()?,
+            rows: input.u32()?,
+            bucket_cap: input.u64()?,
+            text: input.u64()?,
+        })
+    }
+
+    /// `Ok` if `found` is this configuration; otherwise the first setting that differs.
+    fn check(&self, found: &Header) -> Result<()> {
+        let mismatch = |field: &'static str, expected: String, found: String| {
+            Err(Error::ConfigMismatch { field, expected, found })
+        };
+        let shingles = |kind: u8, size: u32| match kind {
+            0 => Shingles::Words(size as usize).to_string(),
+            1 => Shingles::Chars(size as usize).to_string(),
+            other => format!("unknown shingle kind {other}"),
+        };
+        let name = |code: u8, names: [&str; 2]| {
+            names
+                .get(code as usize)
+                .map_or_else(|| format!("unknown code {code}"), |n| n.to_string())
+        };
+        let e = self;
+        let f = found;
+        if (e.shingle_kind, e.shingle_size) != (f.shingle_kind, f.shingle_size) {
+            return mismatch(
+                "shingles",
+                shingles(e.shingle_kind, e.shingle_size),
+                shingles(f.shingle_kind, f.shingle_size),
+            );
+        }
+        if e.scheme != f.scheme {
+            let names = ["one-permutation", "classic"];
+            return mismatch("scheme", name(e.scheme, names), name(f.scheme, names));
+        }
+        if e.slots != f.slots {
+            return mismatch("slots", e.slots.to_string(), f.slots.to_string());
+        }
+        if e.seed != f.seed {
+            return mismatch("seed", format!("{:#x}", e.seed), format!("{:#x}", f.seed));
+        }
+        if e.similarity != f.similarity {
+            let names = ["Jaccard", "containment"];
+            return mismatch("similarity", name(e.similarity, names), name(f.similarity, names));
+        }
+        if e.threshold.to_bits() != f.threshold.to_bits() {
+            return mismatch("threshold", e.threshold.to_string(), f.threshold.to_string());
+        }
+        if e.verification != f.verification {
+            let names = ["exact", "estimate"];
+            return mismatch(
+                "verification",
+                name(e.verification, names),
+                name(f.verification, names),
+            );
+        }
+        if (e.bands, e.rows) != (f.bands, f.rows) {
+            let banding = |b: u32, r: u32| format!("{b} bands x {r} rows");
+            return mismatch("banding", banding(e.bands, e.rows), banding(f.bands, f.rows));
+        }
+        if e.bucket_cap != f.bucket_cap {
+            return mismatch("bucket cap", e.bucket_cap.to_string(), f.bucket_cap.to_string());
+        }
+        if e.text != f.text {
+            return mismatch(
+                "text hashing",
+                format!("{:#018x}", e.text),
+                format!("{:#018x}", f.text),
+            );
+        }
+        Ok(())
+    }
+}
+
+/// A hash of the signature and shingle set of [`PROBE`]: it changes whenever this release
+/// normalises, tokenises or hashes text differently from the one that wrote a file.
+fn text_fingerprint(clusterer: &Clusterer) -> u64 {
+    let mut hasher = Xxh3Default::new();
+    let signature = clusterer.signature(PROBE);
+    hasher.update(&(signature.shingle_count() as u64).to_le_bytes());
+    for v in signature.slots() {
+        hasher.update(&v.to_le_bytes());
+    }
+    for h in clusterer.shingle_set(PROBE, &mut String::new()) {
+        hasher.update(&h.to_le_bytes());
+    }
+    hasher.digest()
+}
+
+fn io_error(e: io::Error) -> Error {
+    Error::Io { kind: e.kind(), message: e.to_string() }
+}
+
+fn read_error(e: io::Error) -> Error {
+    if e.kind() == io::ErrorKind::UnexpectedEof { Error::Truncated } else { io_error(e) }
+}
+
+struct HashingWriter<W: Write> {
+    inner: BufWriter<W>,
+    hasher: Xxh3Default,
+}
+
+impl<W: Write> HashingWriter<W> {
+    fn put(&mut self, bytes: &[u8]) -> Result<()> {
+        self.hasher.update(bytes);
+        self.inner.write_all(bytes).map_err(io_error)
+    }
+}
+
+struct HashingReader<R: Read> {
+    inner: R,
+    hasher: Xxh3Default,
+}
+
+impl<R: Read> HashingReader<R> {
+    fn fill(&mut self, buf: &mut [u8]) -> Result<()> {
+        self.inner.read_exact(buf).map_err(read_error)?;
+        self.hasher.update(buf);
+        Ok(())
+    }
+
+    fn array<const N: usize>(&mut self) -> Result<[u8; N]> {
+        let mut buf = [0u8; N];
+        self.fill(&mut buf)?;
+        Ok(buf)
+    }
+
+    fn u8(&mut self) -> Result<u8> {
+        Ok(self.array::<1>()?[0])
+    }
+
+    fn u32(&mut self) -> Result<u32> {
+        Ok(u32::from_le_bytes(self.array()?))
+    }
+
+    fn u64(&mut self) -> Result<u64> {
+        Ok(u64::from_le_bytes(self.array()?))
+    }
+
+    /// A length-prefixed list of strictly ascending `u64`s, read in chunks so that the
+    /// allocation grows only with the bytes actually present.
+    fn sorted_set(&mut self) -> Result<Box<[u64]>> {
+        const CHUNK: usize = 4096;
+        let len = self.u64()?;
+        let mut set: Vec<u64> = Vec::with_capacity((len as usize).min(CHUNK));
+        let mut left = len;
+        let mut bytes = vec![0u8; 8 * CHUNK.min(len as usize)];
+        while left > 0 {
+            let take = (left as usize).min(CHUNK);
+            let chunk = &mut bytes[..8 * take];
+            self.fill(chunk)?;
+            set.extend(
+                chunk.chunks_exact(8).map(|b| u64::from_le_bytes(b.try_into().unwrap_or_default())),
+            );
+            left -= take as u64;
+        }
+        if set.windows(2).any(|w| w[0] >= w[1]) {
+            return Err(Error::Corrupt { what: "a shingle set is not sorted" });
+        }
+        Ok(set.into_boxed_slice())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::jaccard_threshold as cluster_jaccard_threshold;
+
+    #[test]
+    fn streaming_checksum_is_xxh3_of_the_bytes() {
+        let bytes: Vec<u8> = (0..1000u32).map(|i| (i * 7) as u8).collect();
+        let mut h = Xxh3Default::new();
+        h.update(&bytes[..3]);
+        h.update(&bytes[3..]);
+        assert_eq!(h.digest(), xxhash_rust::xxh3::xxh3_64(&bytes));
+    }
+
+    #[test]
+    fn stored_estimates_agree_with_signatures() {
+        for similarity in [Similarity::Jaccard, Similarity::Containment] {
+            let c = Clusterer::builder().similarity(similarity).slots(64).build().unwrap();
+            let a = c.signature("one two three four five six seven eight nine ten");
+            let b = c.signature("one two three four five six seven eight nine ten eleven twelve");
+            let (ca, cb) = (a.shingle_count(), b.shingle_count());
+            assert_eq!(estimate_jaccard(a.slots(), ca, b.slots(), cb), a.jaccard_unchecked(&b));
+            assert_eq!(
+                jaccard_threshold(0.3, similarity, ca, cb),
+                cluster_jaccard_threshold(0.3, similarity, &a, &b)
+            );
+        }
+    }
+
+    #[test]
+    fn buckets_keep_order_and_cap_comparisons() {
+        let mut b = Buckets::new(1);
+        let mut out = Vec::new();
+        for slot in 0..5 {
+            out.clear();
+            b.add(0, 7, slot, 3, &mut out);
+            let expected: &[u32] = match slot {
+                0 => &[],
+                1 => &[0],
+                2 => &[0, 1],
+                3 => &[0, 2],
+                _ => &[0, 3],
+            };
+            assert_eq!(out, expected, "slot {slot}");
+        }
+        b.remove(0, 7, 0);
+        b.remove(0, 7, 3);
+        out.clear();
+        // Three members left: a fourth would overflow the cap of 3.
+        b.candidates(0, 7, 3, &mut out);
+        assert_eq!(out, [1, 4]);
+        out.clear();
+        b.candidates(0, 7, 4, &mut out);
+        assert_eq!(out, [1, 2, 4]);
+        b.remove(0, 7, 1);
+        b.remove(0, 7, 2);
+        out.clear();
+        b.candidates(0, 7, 3, &mut out);
+        assert_eq!(out, [4]);
+        assert_eq!(b.free, [0]);
+        b.remove(0, 7, 4);
+        assert!(b.bands[0].is_empty());
+    }
+
+    #[test]
+    fn compaction_keeps_answers() {
+        let mut index = Index::new(Clusterer::builder().slots(32).build().unwrap());
+        let text = |i: u64| format!("story {} words about {} things and more words here", i % 7, i);
+        for i in 0..300 {
+            index.insert(i, &text(i));
+        }
+        for i in 0..200 {
+            assert!(index.remove(i));
+        }
+        assert!(index.ids.len() < 300, "compacted");
+        assert_eq!(index.len(), 100);
+        let mut fresh = Index::new(index.clusterer().clone());
+        for i in 200..300 {
+            fresh.insert(i, &text(i));
+        }
+        assert_eq!(index.groups(), fresh.groups());
+        assert_eq!(index.query(&text(5)), fresh.query(&text(5)));
+    }
+}
