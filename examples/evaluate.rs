@@ -10,7 +10,8 @@
 //! ```
 //!
 //! Options: `--words K`, `--chars K`, `--threshold T`, `--containment`, `--slots N`,
-//! `--classic`, `--estimate` (verify by signature estimate), `--bands B --rows R`, `--sweep`
+//! `--classic`, `--estimate` (verify by signature estimate), `--simhash D` (SimHash
+//! fingerprints searched within D bits instead of MinHash LSH), `--bands B --rows R`, `--sweep`
 //! (shingle kind and size, threshold, measure and slots over every data set given), `--csv PATH`
 //! and `--svg PATH` (sweep output).
 
@@ -22,7 +23,9 @@ use std::path::{Path, PathBuf};
 
 use common::Article;
 use reprint::eval::{Scores, score};
-use reprint::{Banding, Clusterer, Clusters, Scheme, Shingles, Similarity, Verification};
+use reprint::{
+    Banding, Clusterer, Clusters, Scheme, Shingles, SignatureKind, Similarity, Verification,
+};
 
 /// Settings read from the command line.
 #[derive(Clone, Default)]
@@ -37,6 +40,7 @@ struct Options {
     bands: Option<usize>,
     rows: Option<usize>,
     sweep: bool,
+    simhash: Option<u32>,
     csv: Option<PathBuf>,
     svg: Option<PathBuf>,
 }
@@ -51,6 +55,7 @@ fn parse_args() -> Result<Options, Box<dyn Error>> {
             "--chars" => o.shingles = Some(Shingles::Chars(value("--chars")?.parse()?)),
             "--threshold" => o.threshold = Some(value("--threshold")?.parse()?),
             "--slots" => o.slots = Some(value("--slots")?.parse()?),
+            "--simhash" => o.simhash = Some(value("--simhash")?.parse()?),
             "--bands" => o.bands = Some(value("--bands")?.parse()?),
             "--rows" => o.rows = Some(value("--rows")?.parse()?),
             "--csv" => o.csv = Some(value("--csv")?.into()),
@@ -90,6 +95,9 @@ fn clusterer(o: &Options) -> Result<Clusterer, Box<dyn Error>> {
     if o.estimate {
         b.verification(Verification::Estimate);
     }
+    if let Some(distance) = o.simhash {
+        b.signature(SignatureKind::SimHash).simhash_distance(distance);
+    }
     match (o.bands, o.rows) {
         (Some(bands), Some(rows)) => {
             b.banding(Banding { bands, rows });
@@ -102,6 +110,16 @@ fn clusterer(o: &Options) -> Result<Clusterer, Box<dyn Error>> {
 
 fn describe(c: &Clusterer) -> String {
     let cfg = c.config();
+    if cfg.signature() == SignatureKind::SimHash {
+        return format!(
+            "{}, {} >= {}, SimHash within {} bits, {:?} verification",
+            cfg.shingles(),
+            cfg.similarity(),
+            cfg.threshold(),
+            cfg.simhash_distance(),
+            cfg.verification()
+        );
+    }
     format!(
         "{}, {} >= {}, {} slots ({}), {}, {:?} verification",
         cfg.shingles(),

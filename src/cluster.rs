@@ -1,9 +1,12 @@
 //! Stages 5 and 6: verification of candidate pairs, and clusters by union-find.
 
-use crate::config::{ClustererBuilder, Config, Similarity, Verification};
+use crate::config::{ClustererBuilder, Config, SignatureKind, Similarity, Verification};
 use crate::lsh::{Banding, candidate_pairs};
 use crate::minhash::{Scratch, Signature, SignatureParams, Signer, containment_from_jaccard};
 use crate::shingle::for_each_shingle;
+use crate::simhash::{
+    self, Fingerprint, FingerprintParams, FingerprintScratch, Fingerprinter, HammingTables,
+};
 
 /// Groups articles into reprints of the same story. Holds its settings; cheap to share between
 /// threads.
@@ -15,6 +18,8 @@ pub struct Clusterer {
     config: Config,
     banding: Banding,
     signer: Signer,
+    fingerprinter: Fingerprinter,
+    tables: HammingTables,
 }
 
 impl Default for Clusterer {
@@ -64,7 +69,10 @@ impl Clusterer {
             slots: config.slots,
             seed: config.seed,
         });
-        Clusterer { banding: config.banding(), config, signer }
+        let fingerprinter =
+            Fingerprinter::new(FingerprintParams { shingles: config.shingles, seed: config.seed });
+        let tables = HammingTables::new(config.simhash_distance);
+        Clusterer { banding: config.banding(), config, signer, fingerprinter, tables }
     }
 
     /// The settings.
@@ -88,7 +96,17 @@ impl Clusterer {
     /// The signatures of many articles, computed in parallel with the `parallel` feature; the
     /// result does not depend on the number of threads.
     pub fn signatures<S: AsRef<str> + Sync>(&self, docs: &[S]) -> Vec<Signature> {
-        map_with_scratch(docs, |text, scratch| self.signer.sign(text.as_ref(), scratch))
+        par_map(docs, |_, text, scratch| self.signer.sign(text.as_ref(), scratch))
+    }
+
+    /// The 64-bit SimHash fingerprint of one article, over the configured shingles and seed.
+    pub fn fingerprint(&self, text: &str) -> Fingerprint {
+        self.fingerprinter.fingerprint(text, &mut FingerprintScratch::default())
+    }
+
+    /// The fingerprints of many articles, in parallel with the `parallel` feature.
+    pub fn fingerprints<S: AsRef<str> + Sync>(&self, docs: &[S]) -> Vec<Fingerprint> {
+        par_map(docs, |_, text, scratch| self.fingerprinter.fingerprint(text.as_ref(), scratch))
     }
 
     /// The exact similarity of two articles in the configured measure, from their shingle sets.
@@ -109,60 +127,87 @@ impl Clusterer {
     /// If `docs` holds more than `u32::MAX` articles.
     pub fn cluster<S: AsRef<str> + Sync>(&self, docs: &[S]) -> Clusters {
         assert!(u32::try_from(docs.len()).is_ok(), "at most u32::MAX articles per batch");
-        let signatures = self.signatures(docs);
-        let candidates = candidate_pairs(&signatures, self.banding, self.config.bucket_cap);
-        let pairs = self.verify(docs, &signatures, candidates);
-        Clusters::from_pairs(&signatures, pairs)
+        let cap = self.config.bucket_cap;
+        let (sketches, candidates) = match self.config.signature {
+            SignatureKind::MinHash => {
+                let signatures = self.signatures(docs);
+                let candidates = candidate_pairs(&signatures, self.banding, cap);
+                (Sketches::MinHash(signatures), candidates)
+            }
+            SignatureKind::SimHash => {
+                let fingerprints = self.fingerprints(docs);
+                let candidates = simhash::candidate_pairs(&fingerprints, &self.tables, cap);
+                (Sketches::SimHash(fingerprints), candidates)
+            }
+        };
+        let pairs = self.verify(docs, &sketches, candidates);
+        let counts: Vec<usize> = (0..docs.len()).map(|i| sketches.shingle_count(i)).collect();
+        Clusters::from_pairs(&counts, pairs)
     }
 
     /// Keeps the candidate pairs whose similarity reaches the threshold.
     fn verify<S: AsRef<str> + Sync>(
         &self,
         docs: &[S],
-        signatures: &[Signature],
+        sketches: &Sketches,
         candidates: Vec<(u32, u32)>,
     ) -> Vec<Pair> {
         let threshold = self.config.threshold;
         let measure = self.config.similarity;
-        let estimate = |a: &Signature, b: &Signature| match measure {
-            Similarity::Jaccard => a.jaccard_unchecked(b),
-            Similarity::Containment => a.containment_unchecked(b),
-        };
-        let keep = |(a, b): (u32, u32), similarity: f64| {
-            (similarity >= threshold).then_some(Pair { a: a as usize, b: b as usize, similarity })
-        };
-        match self.config.verification {
-            Verification::Estimate => candidates
+        let pair =
+            |(a, b): (u32, u32), similarity: f64| Pair { a: a as usize, b: b as usize, similarity };
+        match (self.config.verification, sketches) {
+            (Verification::Estimate, Sketches::MinHash(sigs)) => candidates
                 .into_iter()
-                .filter_map(|(a, b)| {
-                    keep((a, b), estimate(&signatures[a as usize], &signatures[b as usize]))
+                .map(|(a, b)| {
+                    let (sa, sb) = (&sigs[a as usize], &sigs[b as usize]);
+                    let s = match measure {
+                        Similarity::Jaccard => sa.jaccard_unchecked(sb),
+                        Similarity::Containment => sa.containment_unchecked(sb),
+                    };
+                    pair((a, b), s)
+                })
+                .filter(|p| p.similarity >= threshold)
+                .collect(),
+            // Being within the search distance is the test.
+            (Verification::Estimate, Sketches::SimHash(fps)) => candidates
+                .into_iter()
+                .map(|(a, b)| {
+                    let d = simhash::hamming(fps[a as usize].bits(), fps[b as usize].bits());
+                    pair((a, b), 1.0 - f64::from(d) / 64.0)
                 })
                 .collect(),
-            Verification::Exact => {
-                let slots = self.config.slots as f64;
-                let plausible: Vec<(u32, u32)> = candidates
-                    .into_iter()
-                    .filter(|&(a, b)| {
-                        let (sa, sb) = (&signatures[a as usize], &signatures[b as usize]);
-                        let j = jaccard_threshold(threshold, measure, sa, sb);
-                        let sigma = (j * (1.0 - j) / slots).sqrt();
-                        sa.jaccard_unchecked(sb) >= j - 5.0 * sigma
-                    })
-                    .collect();
+            (Verification::Exact, _) => {
+                let plausible: Vec<(u32, u32)> = match sketches {
+                    Sketches::MinHash(sigs) => {
+                        let slots = self.config.slots as f64;
+                        candidates
+                            .into_iter()
+                            .filter(|&(a, b)| {
+                                let (sa, sb) = (&sigs[a as usize], &sigs[b as usize]);
+                                let j = jaccard_threshold(threshold, measure, sa, sb);
+                                let sigma = (j * (1.0 - j) / slots).sqrt();
+                                sa.jaccard_unchecked(sb) >= j - 5.0 * sigma
+                            })
+                            .collect()
+                    }
+                    Sketches::SimHash(_) => candidates,
+                };
                 let mut needed = vec![false; docs.len()];
                 for &(a, b) in &plausible {
                     needed[a as usize] = true;
                     needed[b as usize] = true;
                 }
-                let sets: Vec<Vec<u64>> = map_with_scratch_indexed(docs, |i, text, scratch| {
+                let sets: Vec<Vec<u64>> = par_map(docs, |i, text, scratch: &mut String| {
                     if needed[i] { self.shingle_set(text.as_ref(), scratch) } else { Vec::new() }
                 });
                 plausible
                     .into_iter()
-                    .filter_map(|(a, b)| {
+                    .map(|(a, b)| {
                         let s = exact_similarity(&sets[a as usize], &sets[b as usize], measure);
-                        keep((a, b), s)
+                        pair((a, b), s)
                     })
+                    .filter(|p| p.similarity >= threshold)
                     .collect()
             }
         }
@@ -225,42 +270,39 @@ fn intersection_size(a: &[u64], b: &[u64]) -> usize {
     n
 }
 
-fn map_with_scratch<S, T, F>(docs: &[S], f: F) -> Vec<T>
-where
-    S: Sync,
-    T: Send,
-    F: Fn(&S, &mut Scratch) -> T + Sync,
-{
-    #[cfg(feature = "parallel")]
-    {
-        use rayon::prelude::*;
-        docs.par_iter().map_init(Scratch::default, |scratch, d| f(d, scratch)).collect()
-    }
-    #[cfg(not(feature = "parallel"))]
-    {
-        let mut scratch = Scratch::default();
-        docs.iter().map(|d| f(d, &mut scratch)).collect()
+/// A batch's sketches, of the configured family.
+enum Sketches {
+    MinHash(Vec<Signature>),
+    SimHash(Vec<Fingerprint>),
+}
+
+impl Sketches {
+    fn shingle_count(&self, i: usize) -> usize {
+        match self {
+            Sketches::MinHash(s) => s[i].shingle_count(),
+            Sketches::SimHash(f) => f[i].shingle_count(),
+        }
     }
 }
 
-fn map_with_scratch_indexed<S, T, F>(docs: &[S], f: F) -> Vec<T>
+/// `f(index, doc, scratch)` for every doc, in parallel with the `parallel` feature, with one
+/// scratch buffer per worker. The output is in input order whatever the number of threads.
+fn par_map<S, T, W, F>(docs: &[S], f: F) -> Vec<T>
 where
     S: Sync,
     T: Send,
-    F: Fn(usize, &S, &mut String) -> T + Sync,
+    W: Default,
+    F: Fn(usize, &S, &mut W) -> T + Sync,
 {
     #[cfg(feature = "parallel")]
     {
         use rayon::prelude::*;
-        docs.par_iter()
-            .enumerate()
-            .map_init(String::new, |scratch, (i, d)| f(i, d, scratch))
-            .collect()
+        docs.par_iter().enumerate().map_init(W::default, |w, (i, d)| f(i, d, w)).collect()
     }
     #[cfg(not(feature = "parallel"))]
     {
-        let mut scratch = String::new();
-        docs.iter().enumerate().map(|(i, d)| f(i, d, &mut scratch)).collect()
+        let mut w = W::default();
+        docs.iter().enumerate().map(|(i, d)| f(i, d, &mut w)).collect()
     }
 }
 
@@ -277,8 +319,8 @@ pub struct Clusters {
 }
 
 impl Clusters {
-    fn from_pairs(signatures: &[Signature], pairs: Vec<Pair>) -> Clusters {
-        let n = signatures.len();
+    fn from_pairs(shingle_counts: &[usize], pairs: Vec<Pair>) -> Clusters {
+        let n = shingle_counts.len();
         let mut sets = UnionFind::new(n);
         for p in &pairs {
             sets.union(p.a, p.b);
@@ -303,7 +345,7 @@ impl Clusters {
             .map(|g| {
                 let mut best = g[0];
                 for &i in &g[1..] {
-                    if signatures[i].shingle_count() > signatures[best].shingle_count() {
+                    if shingle_counts[i] > shingle_counts[best] {
                         best = i;
                     }
                 }

@@ -29,6 +29,19 @@ impl std::fmt::Display for Similarity {
     }
 }
 
+/// The signature family that finds candidate pairs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SignatureKind {
+    /// MinHash signatures with LSH banding. The default: it finds reprints at low similarity.
+    #[default]
+    MinHash,
+    /// 64-bit SimHash fingerprints searched within a Hamming distance (see
+    /// [`ClustererBuilder::simhash_distance`]): 8 bytes an article, but it finds only close
+    /// copies (see the [`simhash`](crate::simhash) module for the trade-off).
+    SimHash,
+}
+
 /// How a candidate pair found by LSH is checked against the threshold.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -58,7 +71,13 @@ pub struct Config {
     pub(crate) verification: Verification,
     pub(crate) banding: Option<Banding>,
     pub(crate) bucket_cap: usize,
+    pub(crate) signature: SignatureKind,
+    pub(crate) simhash_distance: u32,
 }
+
+/// The largest SimHash search distance: beyond it the permuted tables' keys get so short that
+/// the search is no faster than comparing every pair.
+pub const MAX_SIMHASH_DISTANCE: u32 = 16;
 
 /// The default seed: the bytes of "reprint" and a zero, so that signatures are reproducible.
 pub const DEFAULT_SEED: u64 = 0x7265_7072_696E_7400;
@@ -75,6 +94,8 @@ impl Default for Config {
             verification: Verification::Exact,
             banding: None,
             bucket_cap: 100,
+            signature: SignatureKind::MinHash,
+            simhash_distance: 6,
         }
     }
 }
@@ -117,6 +138,14 @@ impl Config {
     pub fn bucket_cap(&self) -> usize {
         self.bucket_cap
     }
+    /// Signature family.
+    pub fn signature(&self) -> SignatureKind {
+        self.signature
+    }
+    /// Hamming distance within which SimHash fingerprints are candidates.
+    pub fn simhash_distance(&self) -> u32 {
+        self.simhash_distance
+    }
 
     /// The Jaccard similarity LSH must catch. For containment `c`, two sets whose sizes differ
     /// by a factor of two or less have Jaccard at least `c / (3 - c)`; that is what LSH aims at.
@@ -139,6 +168,12 @@ impl Config {
             && !b.fits(self.slots)
         {
             return Err(Error::InvalidBanding { bands: b.bands, rows: b.rows, slots: self.slots });
+        }
+        if self.simhash_distance > MAX_SIMHASH_DISTANCE {
+            return Err(Error::InvalidDistance {
+                distance: self.simhash_distance,
+                max: MAX_SIMHASH_DISTANCE,
+            });
         }
         if self.bucket_cap < 2 {
             return Err(Error::InvalidBucketCap { cap: self.bucket_cap });
@@ -188,7 +223,8 @@ impl ClustererBuilder {
     ///
     /// # Errors
     ///
-    /// A threshold outside `(0, 1]`, a shingle size of 0 or above
+    /// A threshold outside `(0, 1]`, a SimHash distance above [`MAX_SIMHASH_DISTANCE`], a
+    /// shingle size of 0 or above
     /// [`MAX_SHINGLE_SIZE`](crate::MAX_SHINGLE_SIZE), slots outside `1..=`[`MAX_SLOTS`], a fixed
     /// banding that does not fit the slots, or a bucket cap below 2.
     pub fn build(&self) -> Result<Clusterer> {
@@ -252,6 +288,26 @@ impl ClustererBuilder {
     /// short same-event articles to long ones that quote them.
     pub fn similarity(&mut self, similarity: Similarity) -> &mut Self {
         self.config.similarity = similarity;
+        self
+    }
+
+    /// The signature family. The default is [`SignatureKind::MinHash`]; with
+    /// [`SignatureKind::SimHash`] candidates are the pairs whose fingerprints lie within
+    /// [`simhash_distance`](Self::simhash_distance) bits, then verified as configured (with
+    /// [`Verification::Estimate`], being within the distance is the test, and a pair's
+    /// similarity is `1 - distance / 64`).
+    pub fn signature(&mut self, signature: SignatureKind) -> &mut Self {
+        self.config.signature = signature;
+        self
+    }
+
+    /// The Hamming distance within which SimHash fingerprints become candidates. The default is
+    /// 6; the maximum is [`MAX_SIMHASH_DISTANCE`].
+    ///
+    /// The search uses `C(d + 2, 2)` permuted tables (28 at 6) keyed on `128 / (d + 2)` bits (16
+    /// at 6): larger distances find more edited copies but cost more tables and larger buckets.
+    pub fn simhash_distance(&mut self, distance: u32) -> &mut Self {
+        self.config.simhash_distance = distance;
         self
     }
 

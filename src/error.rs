@@ -46,12 +46,26 @@ pub enum Error {
         /// The cap that was given.
         cap: usize,
     },
+    /// The SimHash search distance is larger than the supported maximum.
+    InvalidDistance {
+        /// The distance that was given.
+        distance: u32,
+        /// The largest supported distance.
+        max: u32,
+    },
     /// The two signatures were made with different parameters and cannot be compared.
     IncompatibleSignatures {
         /// Parameters of the left-hand signature.
         left: SignatureParams,
         /// Parameters of the right-hand signature.
         right: SignatureParams,
+    },
+    /// The two SimHash fingerprints were made with different parameters.
+    IncompatibleFingerprints {
+        /// Parameters of the left-hand fingerprint.
+        left: crate::simhash::FingerprintParams,
+        /// Parameters of the right-hand fingerprint.
+        right: crate::simhash::FingerprintParams,
     },
     /// Reading or writing a saved [`Index`](crate::Index) failed.
     Io {
@@ -119,9 +133,16 @@ impl fmt::Display for Error {
             Error::InvalidBucketCap { cap } => {
                 write!(f, "LSH bucket cap must be at least 2, got {cap}")
             }
+            Error::InvalidDistance { distance, max } => {
+                write!(f, "SimHash distance {distance} is larger than the maximum {max}")
+            }
             Error::IncompatibleSignatures { left, right } => write!(
                 f,
                 "cannot compare signatures made with different parameters: {left} vs {right}"
+            ),
+            Error::IncompatibleFingerprints { left, right } => write!(
+                f,
+                "cannot compare fingerprints made with different parameters: {left} vs {right}"
             ),
             Error::Io { message, .. } => write!(f, "I/O error: {message}"),
             Error::BadMagic => write!(f, "not a saved reprint index (wrong magic bytes)"),

@@ -95,15 +95,20 @@ pub mod lsh;
 pub mod minhash;
 pub mod normalize;
 pub mod shingle;
+pub mod simhash;
 
 pub use crate::cluster::{Clusterer, Clusters, Pair};
-pub use crate::config::{ClustererBuilder, Config, DEFAULT_SEED, Similarity, Verification};
+pub use crate::config::{
+    ClustererBuilder, Config, DEFAULT_SEED, MAX_SIMHASH_DISTANCE, SignatureKind, Similarity,
+    Verification,
+};
 pub use crate::error::{Error, Result};
 pub use crate::index::{Index, Match};
 pub use crate::lsh::Banding;
 pub use crate::minhash::{MAX_SLOTS, Scheme, Signature, SignatureParams};
 pub use crate::normalize::{normalize, normalize_into};
 pub use crate::shingle::{MAX_SHINGLE_SIZE, Shingles, shingle_hashes};
+pub use crate::simhash::{Fingerprint, FingerprintParams, HammingTables};
 
 /// Groups `docs` into reprints of the same story with the default settings:
 /// `Clusterer::default().cluster(docs)`.

@@ -282,13 +282,13 @@ fn densify(values: &mut [u32], filled: &mut Vec<bool>, seed: u64) {
 /// Counts the distinct shingle hashes of one article: an open-addressing set of `u64`, reused
 /// from article to article.
 #[derive(Default)]
-struct DistinctCounter {
+pub(crate) struct DistinctCounter {
     table: Vec<u64>,
     count: usize,
 }
 
 impl DistinctCounter {
-    fn reset(&mut self, expected: usize) {
+    pub(crate) fn reset(&mut self, expected: usize) {
         let capacity = (expected * 2).next_power_of_two().max(64);
         if self.table.len() == capacity {
             self.table.fill(0);
@@ -298,13 +298,13 @@ impl DistinctCounter {
         self.count = 0;
     }
 
-    fn count(&self) -> usize {
+    pub(crate) fn count(&self) -> usize {
         self.count
     }
 
     /// Inserts `h`; returns whether it was new.
     #[inline]
-    fn insert(&mut self, h: u64) -> bool {
+    pub(crate) fn insert(&mut self, h: u64) -> bool {
         if self.count * 2 >= self.table.len() {
             self.grow();
         }
