@@ -387,3 +387,89 @@ fn the_index_reports_its_memory() {
     let distinct: BTreeSet<u64> = index.ids().collect();
     assert_eq!(distinct.len(), docs.len());
 }
+
+const WORDS: [&str; 12] = [
+    "the", "council", "voted", "on", "budget", "rain", "city", "new", "plan", "said", "mayor",
+    "tax",
+];
+
+fn texts(docs: &[Vec<u8>]) -> Vec<String> {
+    docs.iter()
+        .map(|d| d.iter().map(|&w| WORDS[w as usize]).collect::<Vec<_>>().join(" "))
+        .collect()
+}
+
+/// The verified pairs `(earlier, later, similarity bits)` an index finds when `docs` are
+/// inserted in order.
+fn index_pairs(clusterer: &Clusterer, docs: &[String]) -> BTreeSet<(usize, usize, u64)> {
+    let mut index = Index::new(clusterer.clone());
+    let mut pairs = BTreeSet::new();
+    for (b, doc) in docs.iter().enumerate() {
+        for m in index.insert(b as u64, doc) {
+            pairs.insert((m.id as usize, b, m.similarity.to_bits()));
+        }
+    }
+    pairs
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+    /// Oracle: on any articles whose buckets stay within the cap, the index finds exactly the
+    /// pairs `cluster` finds; with a small cap it finds all of them and maybe more.
+    #[test]
+    fn index_finds_what_cluster_finds(
+        docs in proptest::collection::vec(proptest::collection::vec(0..12u8, 0..30), 0..25),
+        cap in 2usize..6,
+    ) {
+        let docs = texts(&docs);
+        let clusterer = Clusterer::builder().slots(32).build().unwrap();
+        let batch: BTreeSet<(usize, usize, u64)> = clusterer
+            .cluster(&docs)
+            .pairs()
+            .iter()
+            .map(|p| (p.a, p.b, p.similarity.to_bits()))
+            .collect();
+        proptest::prop_assert_eq!(index_pairs(&clusterer, &docs), batch);
+
+        let capped = Clusterer::builder().slots(32).bucket_cap(cap).build().unwrap();
+        let batch: BTreeSet<(usize, usize, u64)> = capped
+            .cluster(&docs)
+            .pairs()
+            .iter()
+            .map(|p| (p.a, p.b, p.similarity.to_bits()))
+            .collect();
+        let streamed = index_pairs(&capped, &docs);
+        proptest::prop_assert!(batch.is_subset(&streamed), "{batch:?} vs {streamed:?}");
+    }
+
+    /// Removing articles and saving and loading never changes what the rest answer.
+    #[test]
+    fn removal_and_reload_keep_the_remaining_answers(
+        docs in proptest::collection::vec(proptest::collection::vec(0..12u8, 0..30), 1..25),
+        removed in proptest::collection::vec(proptest::prelude::any::<bool>(), 25),
+    ) {
+        let docs = texts(&docs);
+        let clusterer = Clusterer::builder().slots(32).build().unwrap();
+        let mut index = Index::new(clusterer.clone());
+        let mut fresh = Index::new(clusterer.clone());
+        for (i, doc) in docs.iter().enumerate() {
+            index.insert(i as u64, doc);
+            if !removed[i] {
+                fresh.insert(i as u64, doc);
+            }
+        }
+        for i in (0..docs.len()).filter(|&i| removed[i]) {
+            index.remove(i as u64);
+        }
+        let mut saved = Vec::new();
+        index.save(&mut saved).unwrap();
+        let loaded = Index::load(clusterer, saved.as_slice()).unwrap();
+        for other in [&index, &loaded] {
+            proptest::prop_assert_eq!(other.groups(), fresh.groups());
+            for doc in &docs {
+                proptest::prop_assert_eq!(other.query(doc), fresh.query(doc));
+            }
+        }
+    }
+}
