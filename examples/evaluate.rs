@@ -10,7 +10,7 @@
 //! ```
 //!
 //! Options: `--words K`, `--chars K`, `--threshold T`, `--containment`, `--slots N`,
-//! `--classic`, `--estimate` (verify by signature estimate), `--simhash D` (SimHash
+//! `--classic`, `--estimate` (verify by signature estimate), `--single` (single linkage), `--simhash D` (SimHash
 //! fingerprints searched within D bits instead of MinHash LSH), `--bands B --rows R`, `--sweep`
 //! (shingle kind and size, threshold, measure and slots over every data set given), `--csv PATH`
 //! and `--svg PATH` (sweep output).
@@ -24,7 +24,8 @@ use std::path::{Path, PathBuf};
 use common::Article;
 use reprint::eval::{Scores, score};
 use reprint::{
-    Banding, Clusterer, Clusters, Scheme, Shingles, SignatureKind, Similarity, Verification,
+    Banding, Clusterer, Clusters, Linkage, Scheme, Shingles, SignatureKind, Similarity,
+    Verification,
 };
 
 /// Settings read from the command line.
@@ -41,6 +42,7 @@ struct Options {
     rows: Option<usize>,
     sweep: bool,
     simhash: Option<u32>,
+    single: bool,
     csv: Option<PathBuf>,
     svg: Option<PathBuf>,
 }
@@ -63,6 +65,7 @@ fn parse_args() -> Result<Options, Box<dyn Error>> {
             "--containment" => o.containment = true,
             "--classic" => o.classic = true,
             "--estimate" => o.estimate = true,
+            "--single" => o.single = true,
             "--sweep" => o.sweep = true,
             flag if flag.starts_with("--") => return Err(format!("unknown option {flag}").into()),
             path => o.files.push(path.into()),
@@ -94,6 +97,9 @@ fn clusterer(o: &Options) -> Result<Clusterer, Box<dyn Error>> {
     }
     if o.estimate {
         b.verification(Verification::Estimate);
+    }
+    if o.single {
+        b.linkage(Linkage::Single);
     }
     if let Some(distance) = o.simhash {
         b.signature(SignatureKind::SimHash).simhash_distance(distance);

@@ -1,6 +1,6 @@
 //! Stages 5 and 6: verification of candidate pairs, and clusters by union-find.
 
-use crate::config::{ClustererBuilder, Config, SignatureKind, Similarity, Verification};
+use crate::config::{ClustererBuilder, Config, Linkage, SignatureKind, Similarity, Verification};
 use crate::lsh::{Banding, candidate_pairs};
 use crate::minhash::{Scratch, Signature, SignatureParams, Signer, containment_from_jaccard};
 use crate::shingle::for_each_shingle;
@@ -140,43 +140,45 @@ impl Clusterer {
                 (Sketches::SimHash(fingerprints), candidates)
             }
         };
-        let pairs = self.verify(docs, &sketches, candidates);
+        let (pairs, judge) = self.verify(docs, &sketches, candidates);
+        let pairs = match self.config.linkage {
+            Linkage::Single => pairs,
+            Linkage::Majority => majority_links(docs.len(), pairs, &judge),
+        };
         let counts: Vec<usize> = (0..docs.len()).map(|i| sketches.shingle_count(i)).collect();
         Clusters::from_pairs(&counts, pairs)
     }
 
     /// Keeps the candidate pairs whose similarity reaches the threshold.
-    fn verify<S: AsRef<str> + Sync>(
+    fn verify<'a, S: AsRef<str> + Sync>(
         &self,
         docs: &[S],
-        sketches: &Sketches,
+        sketches: &'a Sketches,
         candidates: Vec<(u32, u32)>,
-    ) -> Vec<Pair> {
+    ) -> (Vec<Pair>, Judge<'a>) {
         let threshold = self.config.threshold;
         let measure = self.config.similarity;
         let pair =
             |(a, b): (u32, u32), similarity: f64| Pair { a: a as usize, b: b as usize, similarity };
         match (self.config.verification, sketches) {
-            (Verification::Estimate, Sketches::MinHash(sigs)) => candidates
-                .into_iter()
-                .map(|(a, b)| {
-                    let (sa, sb) = (&sigs[a as usize], &sigs[b as usize]);
-                    let s = match measure {
-                        Similarity::Jaccard => sa.jaccard_unchecked(sb),
-                        Similarity::Containment => sa.containment_unchecked(sb),
-                    };
-                    pair((a, b), s)
-                })
-                .filter(|p| p.similarity >= threshold)
-                .collect(),
+            (Verification::Estimate, Sketches::MinHash(sigs)) => {
+                let judge = Judge::MinHash { sigs, measure, threshold };
+                let pairs = candidates
+                    .into_iter()
+                    .map(|(a, b)| pair((a, b), judge.similarity(a as usize, b as usize)))
+                    .filter(|p| p.similarity >= threshold)
+                    .collect();
+                (pairs, judge)
+            }
             // Being within the search distance is the test.
-            (Verification::Estimate, Sketches::SimHash(fps)) => candidates
-                .into_iter()
-                .map(|(a, b)| {
-                    let d = simhash::hamming(fps[a as usize].bits(), fps[b as usize].bits());
-                    pair((a, b), 1.0 - f64::from(d) / 64.0)
-                })
-                .collect(),
+            (Verification::Estimate, Sketches::SimHash(fps)) => {
+                let judge = Judge::SimHash { fps, max_distance: self.tables.max_distance() };
+                let pairs = candidates
+                    .into_iter()
+                    .map(|(a, b)| pair((a, b), judge.similarity(a as usize, b as usize)))
+                    .collect();
+                (pairs, judge)
+            }
             (Verification::Exact, _) => {
                 let plausible: Vec<(u32, u32)> = match sketches {
                     Sketches::MinHash(sigs) => {
@@ -201,14 +203,13 @@ impl Clusterer {
                 let sets: Vec<Vec<u64>> = par_map(docs, |i, text, scratch: &mut String| {
                     if needed[i] { self.shingle_set(text.as_ref(), scratch) } else { Vec::new() }
                 });
-                plausible
+                let judge = Judge::Exact { sets, measure, threshold };
+                let pairs = plausible
                     .into_iter()
-                    .map(|(a, b)| {
-                        let s = exact_similarity(&sets[a as usize], &sets[b as usize], measure);
-                        pair((a, b), s)
-                    })
+                    .map(|(a, b)| pair((a, b), judge.similarity(a as usize, b as usize)))
                     .filter(|p| p.similarity >= threshold)
-                    .collect()
+                    .collect();
+                (pairs, judge)
             }
         }
     }
@@ -283,6 +284,95 @@ impl Sketches {
             Sketches::SimHash(f) => f[i].shingle_count(),
         }
     }
+}
+
+/// Decides whether two articles are similar enough, the way verification does. Used again by
+/// [`Linkage::Majority`] for pairs that were never candidates.
+enum Judge<'a> {
+    /// Exact similarity from shingle sets (present for every article that had a candidate).
+    Exact { sets: Vec<Vec<u64>>, measure: Similarity, threshold: f64 },
+    /// Estimated similarity from MinHash signatures.
+    MinHash { sigs: &'a [Signature], measure: Similarity, threshold: f64 },
+    /// SimHash fingerprints within the search distance.
+    SimHash { fps: &'a [Fingerprint], max_distance: u32 },
+}
+
+impl Judge<'_> {
+    fn similarity(&self, a: usize, b: usize) -> f64 {
+        match self {
+            Judge::Exact { sets, measure, .. } => exact_similarity(&sets[a], &sets[b], *measure),
+            Judge::MinHash { sigs, measure, .. } => match measure {
+                Similarity::Jaccard => sigs[a].jaccard_unchecked(&sigs[b]),
+                Similarity::Containment => sigs[a].containment_unchecked(&sigs[b]),
+            },
+            Judge::SimHash { fps, .. } => {
+                1.0 - f64::from(simhash::hamming(fps[a].bits(), fps[b].bits())) / 64.0
+            }
+        }
+    }
+
+    fn passes(&self, a: usize, b: usize) -> bool {
+        match self {
+            Judge::Exact { threshold, .. } | Judge::MinHash { threshold, .. } => {
+                self.similarity(a, b) >= *threshold
+            }
+            Judge::SimHash { fps, max_distance } => {
+                !fps[a].is_empty()
+                    && !fps[b].is_empty()
+                    && simhash::hamming(fps[a].bits(), fps[b].bits()) <= *max_distance
+            }
+        }
+    }
+}
+
+/// How many members of each group [`Linkage::Majority`] compares before a merge: the work per
+/// merge is bounded by its square, so no group, however large, makes linking quadratic.
+const LINK_SAMPLE: usize = 8;
+
+/// Joins groups through verified pairs, strongest first, but only where at least half of the
+/// pairs between the two groups' first [`LINK_SAMPLE`] members also pass verification. Returns
+/// the verified pairs that end up inside a group.
+fn majority_links(n: usize, mut pairs: Vec<Pair>, judge: &Judge<'_>) -> Vec<Pair> {
+    // Strongest pairs first; ties in index order, so the result never depends on timing.
+    pairs.sort_by(|x, y| y.similarity.total_cmp(&x.similarity).then((x.a, x.b).cmp(&(y.a, y.b))));
+    let mut sets = UnionFind::new(n);
+    // Members of each root's group, in the order they joined (empty means just the root).
+    let mut members: Vec<Vec<usize>> = vec![Vec::new(); n];
+    let sample = |members: &[Vec<usize>], root: usize| -> Vec<usize> {
+        if members[root].is_empty() {
+            vec![root]
+        } else {
+            members[root].iter().copied().take(LINK_SAMPLE).collect()
+        }
+    };
+    for p in &pairs {
+        let (ra, rb) = (sets.find(p.a), sets.find(p.b));
+        if ra == rb {
+            continue;
+        }
+        let (xa, xb) = (sample(&members, ra), sample(&members, rb));
+        let passing = xa.iter().flat_map(|&x| xb.iter().map(move |&y| (x, y)));
+        let pass = passing.filter(|&(x, y)| judge.passes(x, y)).count();
+        if 2 * pass < xa.len() * xb.len() {
+            continue;
+        }
+        let root = sets.union(ra, rb);
+        let other = if root == ra { rb } else { ra };
+        let mut joined = std::mem::take(&mut members[root]);
+        if joined.is_empty() {
+            joined.push(root);
+        }
+        let moved = std::mem::take(&mut members[other]);
+        if moved.is_empty() {
+            joined.push(other);
+        } else {
+            joined.extend(moved);
+        }
+        members[root] = joined;
+    }
+    pairs.retain(|p| sets.find(p.a) == sets.find(p.b));
+    pairs.sort_by_key(|p| (p.a, p.b));
+    pairs
 }
 
 /// `f(index, doc, scratch)` for every doc, in parallel with the `parallel` feature, with one
@@ -417,16 +507,18 @@ impl UnionFind {
         x
     }
 
-    fn union(&mut self, a: usize, b: usize) {
+    /// Joins the sets of `a` and `b`; returns the root of the joined set.
+    fn union(&mut self, a: usize, b: usize) -> usize {
         let (mut a, mut b) = (self.find(a), self.find(b));
         if a == b {
-            return;
+            return a;
         }
         if self.size[a] < self.size[b] {
             std::mem::swap(&mut a, &mut b);
         }
         self.parent[b] = a;
         self.size[a] += self.size[b];
+        a
     }
 }
 

@@ -42,6 +42,22 @@ pub enum SignatureKind {
     SimHash,
 }
 
+/// How verified pairs join articles into groups.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Linkage {
+    /// Groups are the connected components of verified pairs: one verified pair joins two
+    /// groups. Finds every copy of a story however it was edited, but a chain of pairs can join
+    /// articles that are not reprints of each other (A like B, B like C, A unlike C).
+    Single,
+    /// Verified pairs are taken strongest first, and one joins two groups only when at least
+    /// half of the pairs between the groups' first eight members also pass verification. A
+    /// reprint must resemble its group, not just one member of it, so chains of templated items
+    /// (dividend notices, bond issues) do not grow into giant groups.
+    #[default]
+    Majority,
+}
+
 /// How a candidate pair found by LSH is checked against the threshold.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -73,6 +89,7 @@ pub struct Config {
     pub(crate) bucket_cap: usize,
     pub(crate) signature: SignatureKind,
     pub(crate) simhash_distance: u32,
+    pub(crate) linkage: Linkage,
 }
 
 /// The largest SimHash search distance: beyond it the permuted tables' keys get so short that
@@ -96,6 +113,7 @@ impl Default for Config {
             bucket_cap: 100,
             signature: SignatureKind::MinHash,
             simhash_distance: 6,
+            linkage: Linkage::Majority,
         }
     }
 }
@@ -145,6 +163,10 @@ impl Config {
     /// Hamming distance within which SimHash fingerprints are candidates.
     pub fn simhash_distance(&self) -> u32 {
         self.simhash_distance
+    }
+    /// How verified pairs join groups.
+    pub fn linkage(&self) -> Linkage {
+        self.linkage
     }
 
     /// The Jaccard similarity LSH must catch. For containment `c`, two sets whose sizes differ
@@ -308,6 +330,12 @@ impl ClustererBuilder {
     /// at 6): larger distances find more edited copies but cost more tables and larger buckets.
     pub fn simhash_distance(&mut self, distance: u32) -> &mut Self {
         self.config.simhash_distance = distance;
+        self
+    }
+
+    /// How verified pairs join articles into groups. The default is [`Linkage::Majority`].
+    pub fn linkage(&mut self, linkage: Linkage) -> &mut Self {
+        self.config.linkage = linkage;
         self
     }
 

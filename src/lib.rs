@@ -14,7 +14,8 @@
 //! 3. [`minhash`]: a fixed-size MinHash [`Signature`] per article;
 //! 4. [`lsh`]: signatures cut into bands; articles sharing a band become candidate pairs;
 //! 5. [`cluster`]: candidates verified against the similarity threshold, then joined into
-//!    groups by union-find.
+//!    groups, strongest pairs first; by default a pair joins two groups only when most pairs
+//!    between them pass too (see [`Linkage`]), so chains of weak links do not grow giant groups.
 //!
 //! [`Index`] runs the same stages on articles as they arrive: insert one, get the earlier
 //! articles it reprints; remove, save and load.
@@ -99,8 +100,8 @@ pub mod simhash;
 
 pub use crate::cluster::{Clusterer, Clusters, Pair};
 pub use crate::config::{
-    ClustererBuilder, Config, DEFAULT_SEED, MAX_SIMHASH_DISTANCE, SignatureKind, Similarity,
-    Verification,
+    ClustererBuilder, Config, DEFAULT_SEED, Linkage, MAX_SIMHASH_DISTANCE, SignatureKind,
+    Similarity, Verification,
 };
 pub use crate::error::{Error, Result};
 pub use crate::index::{Index, Match};

