@@ -2,16 +2,18 @@
 //! earlier articles is this a reprint of?" without clustering everything again.
 //!
 //! The index runs the same pipeline as [`Clusterer::cluster`]: each article's MinHash signature
-//! is cut into LSH bands, the articles that share a band with it become candidates, and every
-//! candidate is verified against the threshold exactly as `cluster` verifies it (from the
-//! shingle sets with [`Verification::Exact`], from the signatures with
-//! [`Verification::Estimate`]). Inserting articles `0, 1, 2, ...` in order therefore finds the
-//! same verified pairs as clustering them in one batch, and [`Index::groups`] gives the same
-//! groups as [`Clusters::groups`](crate::Clusters::groups). The one difference lies in buckets
-//! larger than the bucket cap (see [`ClustererBuilder::bucket_cap`](crate::ClustererBuilder::bucket_cap)): a batch knows a bucket's
-//! final size, the index only its size so far, so an article that joined a bucket while it was
-//! still small was compared with all its members. The index then finds every pair the batch
-//! finds, and possibly a few more.
+//! is cut into LSH bands (or its SimHash fingerprint keyed by the permuted tables), the articles
+//! that share a band (a table key) with it become candidates, and every candidate is verified
+//! exactly as `cluster` verifies it (from the shingle sets with [`Verification::Exact`], from the
+//! sketches with [`Verification::Estimate`]). Inserting articles `0, 1, 2, ...` in order
+//! therefore finds the same verified pairs as clustering them in one batch, and
+//! [`Index::groups`] gives the same groups as [`Clusters::groups`](crate::Clusters::groups).
+//!
+//! The one difference lies in buckets larger than the bucket cap (see
+//! [`ClustererBuilder::bucket_cap`](crate::ClustererBuilder::bucket_cap)): a batch knows a
+//! bucket's final size, the index only its size so far, so an article that joined a bucket while
+//! it was still small was compared with all its members. The index then finds every pair the
+//! batch finds, and possibly a few more.
 //!
 //! # Example
 //!
@@ -35,14 +37,16 @@
 //! [`Index::save`] writes a versioned binary format, all integers little-endian:
 //!
 //! 1. the magic bytes `RPRNTIDX` and the format version ([`FORMAT_VERSION`], a `u32`);
-//! 2. the configuration: shingle kind and size, MinHash scheme, slots, seed, similarity
-//!    measure, threshold, verification, LSH bands and rows, bucket cap, and a fingerprint of how
-//!    text is normalised, tokenised and hashed (the xxh3 hash of the signature and shingle set of
-//!    a fixed probe text, so that a release that changes any of those refuses older files
-//!    instead of giving wrong answers); then the xxh3 hash of everything so far;
+//! 2. the configuration: signature family and SimHash distance, shingle kind and size, MinHash
+//!    scheme, slots, seed, similarity measure, threshold, verification, LSH bands and rows,
+//!    bucket cap, and a fingerprint of how text is normalised, tokenised and hashed (the xxh3
+//!    hash of the signature, SimHash fingerprint and shingle set of a fixed probe text, so that a
+//!    release that changes any of those refuses older files instead of giving wrong answers);
+//!    then the xxh3 hash of everything so far;
 //! 3. the number of articles and of verified pairs, then each article (its id, its number of
-//!    distinct shingles, its signature and, with exact verification, its sorted shingle
-//!    hashes), then each verified pair;
+//!    distinct shingles, its signature as `u32`s, or its fingerprint as two `u32`s, low half
+//!    first, and, with exact verification, its sorted shingle hashes), then each verified pair
+//!    (two article positions and the similarity as an `f64`);
 //! 4. the xxh3 hash of everything before it.
 //!
 //! [`Index::load`] reads the file back for a given [`Clusterer`] and checks each part: another
@@ -63,11 +67,14 @@ use ahash::RandomState;
 use xxhash_rust::xxh3::Xxh3Default;
 
 use crate::cluster::{Clusterer, exact_similarity};
-use crate::config::{Similarity, Verification};
+use crate::config::{SignatureKind, Similarity, Verification};
 use crate::error::{Error, Result};
 use crate::lsh::Banding;
-use crate::minhash::{Scheme, Scratch, Signature, containment_from_jaccard};
+use crate::minhash::{Scheme, Scratch, containment_from_jaccard};
 use crate::shingle::Shingles;
+use crate::simhash::{
+    FingerprintParams, FingerprintScratch, Fingerprinter, HammingTables, hamming,
+};
 
 /// The version of the format [`Index::save`] writes and [`Index::load`] reads.
 pub const FORMAT_VERSION: u32 = 1;
@@ -94,14 +101,19 @@ pub struct Match {
 /// Articles are identified by a `u64` id chosen by the caller (a database key, a hash of the
 /// URL). Inserting an id that is already present replaces that article, as a map would.
 ///
-/// Memory per article: its signature (4 bytes per slot), with exact verification its shingle
-/// hashes (8 bytes per distinct shingle), and about 26 bytes per LSH band for the buckets.
-/// [`Index::memory_bytes`] gives the total.
+/// Both signature families work: with [`SignatureKind::MinHash`] candidates share an LSH band,
+/// with [`SignatureKind::SimHash`] their fingerprints agree on one of the permuted tables' keys
+/// and lie within the search distance, as in [`Clusterer::cluster`].
+///
+/// Memory per article: its sketch (a MinHash signature of 4 bytes per slot, or an 8-byte SimHash
+/// fingerprint), with exact verification its shingle hashes (8 bytes per distinct shingle), and
+/// about 26 bytes per LSH band (or SimHash table) for the buckets. [`Index::memory_bytes`] gives
+/// the total.
 #[derive(Clone)]
 pub struct Index {
     clusterer: Clusterer,
-    banding: Banding,
-    /// Signature length (the configured number of slots).
+    family: Family,
+    /// Sketch length in `u32`s: the signature's slots, or 2 for a SimHash fingerprint.
     width: usize,
     /// Per slot, in insertion order: the caller's id.
     ids: Vec<u64>,
@@ -110,8 +122,8 @@ pub struct Index {
     live: Vec<bool>,
     /// Per slot: the number of distinct shingles.
     counts: Vec<u32>,
-    /// Per slot: the signature's `width` values, one after the other.
-    signatures: Vec<u32>,
+    /// Per slot: the sketch's `width` values, one after the other.
+    sketches: Vec<u32>,
     /// Per slot: the sorted, distinct shingle hashes (exact verification only; empty otherwise).
     sets: Vec<Box<[u64]>>,
     /// Id to slot, for live articles.
@@ -133,15 +145,51 @@ struct Link {
     similarity: f64,
 }
 
+/// How candidates are found: the configured signature family with its keys.
+#[derive(Clone)]
+enum Family {
+    /// Keys are LSH bands of the MinHash signature.
+    MinHash(Banding),
+    /// Keys are the fingerprint's bits under each permuted table's mask; candidates must then
+    /// lie within `max_distance` bits.
+    SimHash { fingerprinter: Fingerprinter, masks: Vec<u64>, max_distance: u32 },
+}
+
+impl Family {
+    /// The number of keys (and bucket maps) per article.
+    fn keys(&self) -> usize {
+        match self {
+            Family::MinHash(banding) => banding.bands,
+            Family::SimHash { masks, .. } => masks.len(),
+        }
+    }
+
+    fn key(&self, sketch: &[u32], band: usize) -> u64 {
+        match self {
+            Family::MinHash(banding) => banding.key(sketch, band),
+            Family::SimHash { masks, .. } => fingerprint_bits(sketch) & masks[band],
+        }
+    }
+}
+
+/// A SimHash fingerprint stored as two `u32`s, low half first.
+fn fingerprint_bits(sketch: &[u32]) -> u64 {
+    debug_assert_eq!(sketch.len(), 2);
+    u64::from(sketch[0]) | u64::from(sketch[1]) << 32
+}
+
 /// An article hashed and ready to insert.
 struct Prepared {
-    signature: Signature,
+    sketch: Vec<u32>,
+    /// The number of distinct shingles; 0 for an empty article.
+    count: usize,
     set: Box<[u64]>,
 }
 
 #[derive(Default)]
 struct Buffers {
     scratch: Scratch,
+    fingerprint: FingerprintScratch,
     text: String,
 }
 
@@ -165,18 +213,30 @@ impl fmt::Debug for Index {
 impl Index {
     /// An empty index that hashes, bands and verifies articles as `clusterer` does.
     pub fn new(clusterer: Clusterer) -> Index {
-        let banding = clusterer.banding();
-        let width = clusterer.config().slots;
+        let config = clusterer.config();
+        let (family, width) = match config.signature {
+            SignatureKind::MinHash => (Family::MinHash(clusterer.banding()), config.slots),
+            SignatureKind::SimHash => {
+                let tables = HammingTables::new(config.simhash_distance);
+                let params = FingerprintParams { shingles: config.shingles, seed: config.seed };
+                let family = Family::SimHash {
+                    fingerprinter: Fingerprinter::new(params),
+                    masks: tables.masks().to_vec(),
+                    max_distance: tables.max_distance(),
+                };
+                (family, 2)
+            }
+        };
         Index {
-            banding,
+            buckets: Buckets::new(family.keys()),
+            family,
             width,
             ids: Vec::new(),
             live: Vec::new(),
             counts: Vec::new(),
-            signatures: Vec::new(),
+            sketches: Vec::new(),
             sets: Vec::new(),
             slot_of: fixed_map(0x5107),
-            buckets: Buckets::new(banding.bands),
             links: Vec::new(),
             dead: 0,
             clusterer,
@@ -248,9 +308,9 @@ impl Index {
     pub fn query_with_min(&self, text: &str, min_similarity: f64) -> Vec<Match> {
         let prepared = self.prepare(text, &mut Buffers::default());
         let mut candidates = Vec::new();
-        if !prepared.signature.is_empty() {
-            for band in 0..self.banding.bands {
-                let key = self.banding.key(prepared.signature.slots(), band);
+        if prepared.count > 0 {
+            for band in 0..self.family.keys() {
+                let key = self.family.key(&prepared.sketch, band);
                 self.buckets.candidates(band, key, self.cap(), &mut candidates);
             }
         }
@@ -273,8 +333,8 @@ impl Index {
         };
         let s = slot as usize;
         if self.counts[s] > 0 {
-            for band in 0..self.banding.bands {
-                let key = self.banding.key(self.signature(s), band);
+            for band in 0..self.family.keys() {
+                let key = self.family.key(self.sketch(s), band);
                 self.buckets.remove(band, key, slot);
             }
         }
@@ -344,7 +404,7 @@ impl Index {
         vec(self.ids.capacity(), size_of::<u64>())
             + vec(self.live.capacity(), 1)
             + vec(self.counts.capacity(), size_of::<u32>())
-            + vec(self.signatures.capacity(), size_of::<u32>())
+            + vec(self.sketches.capacity(), size_of::<u32>())
             + vec(self.sets.capacity(), size_of::<Box<[u64]>>())
             + self.sets.iter().map(|s| s.len() * size_of::<u64>()).sum::<usize>()
             + vec(self.links.capacity(), size_of::<Link>())
@@ -384,7 +444,7 @@ impl Index {
             buf.clear();
             buf.extend_from_slice(&self.ids[slot].to_le_bytes());
             buf.extend_from_slice(&self.counts[slot].to_le_bytes());
-            for v in self.signature(slot) {
+            for v in self.sketch(slot) {
                 buf.extend_from_slice(&v.to_le_bytes());
             }
             if exact {
@@ -477,12 +537,12 @@ impl Index {
         let initial = (articles as usize).min(1 << 12);
         index.reserve(initial);
         let mut buf = vec![0u8; 12 + 4 * index.width];
-        let mut signature = vec![0u32; index.width];
+        let mut sketch = vec![0u32; index.width];
         for _ in 0..articles {
             input.fill(&mut buf)?;
             let id = u64::from_le_bytes(buf[..8].try_into().unwrap_or_default());
             let count = u32::from_le_bytes(buf[8..12].try_into().unwrap_or_default());
-            for (v, bytes) in signature.iter_mut().zip(buf[12..].chunks_exact(4)) {
+            for (v, bytes) in sketch.iter_mut().zip(buf[12..].chunks_exact(4)) {
                 *v = u32::from_le_bytes(bytes.try_into().unwrap_or_default());
             }
             let set = if exact { input.sorted_set()? } else { Box::default() };
@@ -492,7 +552,7 @@ impl Index {
             if (count == 0) != set.is_empty() && exact {
                 return Err(Error::Corrupt { what: "shingle set size" });
             }
-            index.push(id, count, &signature, set);
+            index.push(id, count, &sketch, set);
         }
         let n = index.ids.len() as u32;
         index.links.reserve((links as usize).min(1 << 12));
@@ -534,28 +594,38 @@ impl Index {
         self.clusterer.config().bucket_cap
     }
 
-    fn signature(&self, slot: usize) -> &[u32] {
-        &self.signatures[slot * self.width..(slot + 1) * self.width]
+    fn sketch(&self, slot: usize) -> &[u32] {
+        &self.sketches[slot * self.width..(slot + 1) * self.width]
     }
 
     fn reserve(&mut self, additional: usize) {
         self.ids.reserve(additional);
         self.live.reserve(additional);
         self.counts.reserve(additional);
-        self.signatures.reserve(additional * self.width);
+        self.sketches.reserve(additional * self.width);
         self.sets.reserve(additional);
         self.slot_of.reserve(additional);
     }
 
     fn prepare(&self, text: &str, buffers: &mut Buffers) -> Prepared {
-        let signature = self.clusterer.signer().sign(text, &mut buffers.scratch);
+        let (sketch, count) = match &self.family {
+            Family::MinHash(_) => {
+                let signature = self.clusterer.signer().sign(text, &mut buffers.scratch);
+                (signature.slots().to_vec(), signature.shingle_count())
+            }
+            Family::SimHash { fingerprinter, .. } => {
+                let fingerprint = fingerprinter.fingerprint(text, &mut buffers.fingerprint);
+                let bits = fingerprint.bits();
+                (vec![bits as u32, (bits >> 32) as u32], fingerprint.shingle_count())
+            }
+        };
         let exact = self.clusterer.config().verification == Verification::Exact;
-        let set = if exact && !signature.is_empty() {
+        let set = if exact && count > 0 {
             self.clusterer.shingle_set(text, &mut buffers.text).into_boxed_slice()
         } else {
             Box::default()
         };
-        Prepared { signature, set }
+        Prepared { sketch, count, set }
     }
 
     fn prepare_all<S: AsRef<str> + Sync>(&self, articles: &[(u64, S)]) -> Vec<Prepared> {
@@ -583,10 +653,10 @@ impl Index {
         assert!(slot < MAX_ARTICLES, "an index holds at most 2^31 - 1 articles");
         let slot = slot as u32;
         let mut candidates = Vec::new();
-        if !prepared.signature.is_empty() {
+        if prepared.count > 0 {
             let cap = self.cap();
-            for band in 0..self.banding.bands {
-                let key = self.banding.key(prepared.signature.slots(), band);
+            for band in 0..self.family.keys() {
+                let key = self.family.key(&prepared.sketch, band);
                 self.buckets.add(band, key, slot, cap, &mut candidates);
             }
         }
@@ -598,33 +668,32 @@ impl Index {
             self.links.push(Link { a: earlier, b: slot, similarity });
             matches.push(Match { id: self.ids[earlier as usize], similarity });
         }
-        let count = u32::try_from(prepared.signature.shingle_count()).unwrap_or(u32::MAX);
-        let signature = prepared.signature;
-        self.push_entry(id, count, signature.slots(), prepared.set);
+        let count = u32::try_from(prepared.count).unwrap_or(u32::MAX);
+        self.push_entry(id, count, &prepared.sketch, prepared.set);
         sort_matches(&mut matches);
         matches
     }
 
     /// Appends an article and files it in its buckets (used when loading and compacting, where
     /// no candidate is needed).
-    fn push(&mut self, id: u64, count: u32, signature: &[u32], set: Box<[u64]>) {
+    fn push(&mut self, id: u64, count: u32, sketch: &[u32], set: Box<[u64]>) {
         let slot = self.ids.len() as u32;
         if count > 0 {
-            for band in 0..self.banding.bands {
-                let key = self.banding.key(signature, band);
+            for band in 0..self.family.keys() {
+                let key = self.family.key(sketch, band);
                 self.buckets.add(band, key, slot, usize::MAX, &mut Vec::new());
             }
         }
-        self.push_entry(id, count, signature, set);
+        self.push_entry(id, count, sketch, set);
     }
 
-    fn push_entry(&mut self, id: u64, count: u32, signature: &[u32], set: Box<[u64]>) {
-        debug_assert_eq!(signature.len(), self.width);
+    fn push_entry(&mut self, id: u64, count: u32, sketch: &[u32], set: Box<[u64]>) {
+        debug_assert_eq!(sketch.len(), self.width);
         let slot = self.ids.len() as u32;
         self.ids.push(id);
         self.live.push(true);
         self.counts.push(count);
-        self.signatures.extend_from_slice(signature);
+        self.sketches.extend_from_slice(sketch);
         self.sets.push(set);
         self.slot_of.insert(id, slot);
     }
@@ -641,13 +710,25 @@ impl Index {
         let (threshold, measure, slots) =
             (config.threshold, config.similarity, config.slots as f64);
         let exact = config.verification == Verification::Exact;
-        let b_sig = new.signature.slots();
-        let b_count = new.signature.shingle_count();
+        let b_count = new.count;
         candidates.iter().filter_map(move |&c| {
             let a = c as usize;
             debug_assert!(self.live[a]);
             let a_count = self.counts[a] as usize;
-            let j_est = estimate_jaccard(self.signature(a), a_count, b_sig, b_count);
+            if let Family::SimHash { max_distance, .. } = self.family {
+                // As `cluster` does: candidates beyond the distance are dropped; the rest are
+                // verified exactly, or (estimate) kept with similarity `1 - distance / 64`.
+                let d = hamming(fingerprint_bits(self.sketch(a)), fingerprint_bits(&new.sketch));
+                if d > max_distance {
+                    return None;
+                }
+                if !exact {
+                    return Some((c, 1.0 - f64::from(d) / 64.0));
+                }
+                let similarity = exact_similarity(&self.sets[a], &new.set, measure);
+                return (similarity >= threshold).then_some((c, similarity));
+            }
+            let j_est = estimate_jaccard(self.sketch(a), a_count, &new.sketch, b_count);
             let similarity = if exact {
                 // Pairs far below the threshold skip the exact comparison.
                 let j = jaccard_threshold(threshold, measure, a_count, b_count);
@@ -675,7 +756,7 @@ impl Index {
         for (slot, set) in sets.into_iter().enumerate() {
             if self.live[slot] {
                 new_slot[slot] = fresh.ids.len() as u32;
-                fresh.push(self.ids[slot], self.counts[slot], self.signature(slot), set);
+                fresh.push(self.ids[slot], self.counts[slot], self.sketch(slot), set);
             }
         }
         fresh.links = self
@@ -851,6 +932,8 @@ fn push_members(members: &[u32], cap: usize, out: &mut Vec<u32>) {
 /// The configuration as the file records it.
 #[derive(Clone, Copy, Debug, PartialEq)]
 struct Header {
+    signature: u8,
+    simhash_distance: u32,
     shingle_kind: u8,
     shingle_size: u32,
     scheme: u8,
@@ -881,6 +964,11 @@ impl Header {
         };
         let banding = clusterer.banding();
         Header {
+            signature: match config.signature {
+                SignatureKind::MinHash => 0,
+                SignatureKind::SimHash => 1,
+            },
+            simhash_distance: config.simhash_distance,
             shingle_kind,
             shingle_size,
             scheme: match config.scheme {
@@ -906,6 +994,8 @@ impl Header {
     }
 
     fn write<W: Write>(&self, out: &mut HashingWriter<W>) -> Result<()> {
+        out.put(&[self.signature])?;
+        out.put(&self.simhash_distance.to_le_bytes())?;
         out.put(&[self.shingle_kind])?;
         out.put(&self.shingle_size.to_le_bytes())?;
         out.put(&[self.scheme])?;
@@ -922,6 +1012,8 @@ impl Header {
 
     fn read<R: Read>(input: &mut HashingReader<R>) -> Result<Header> {
         Ok(Header {
+            signature: input.u8()?,
+            simhash_distance: input.u32()?,
             shingle_kind: input.u8()?,
             shingle_size: input.u32()?,
             scheme: input.u8()?,
@@ -954,6 +1046,17 @@ impl Header {
         };
         let e = self;
         let f = found;
+        if e.signature != f.signature {
+            let names = ["MinHash", "SimHash"];
+            return mismatch("signature", name(e.signature, names), name(f.signature, names));
+        }
+        if e.simhash_distance != f.simhash_distance {
+            return mismatch(
+                "SimHash distance",
+                e.simhash_distance.to_string(),
+                f.simhash_distance.to_string(),
+            );
+        }
         if (e.shingle_kind, e.shingle_size) != (f.shingle_kind, f.shingle_size) {
             return mismatch(
                 "shingles",
@@ -1004,8 +1107,8 @@ impl Header {
     }
 }
 
-/// A hash of the signature and shingle set of [`PROBE`]: it changes whenever this release
-/// normalises, tokenises or hashes text differently from the one that wrote a file.
+/// A hash of the signature, fingerprint and shingle set of [`PROBE`]: it changes whenever this
+/// release normalises, tokenises or hashes text differently from the one that wrote a file.
 fn text_fingerprint(clusterer: &Clusterer) -> u64 {
     let mut hasher = Xxh3Default::new();
     let signature = clusterer.signature(PROBE);
@@ -1013,6 +1116,7 @@ fn text_fingerprint(clusterer: &Clusterer) -> u64 {
     for v in signature.slots() {
         hasher.update(&v.to_le_bytes());
     }
+    hasher.update(&clusterer.fingerprint(PROBE).bits().to_le_bytes());
     for h in clusterer.shingle_set(PROBE, &mut String::new()) {
         hasher.update(&h.to_le_bytes());
     }

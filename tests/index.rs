@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use reprint::{Clusterer, Error, Index, Match, Scheme, Similarity, Verification};
+use reprint::{Clusterer, Error, Index, Match, Scheme, SignatureKind, Similarity, Verification};
 
 fn seeds() -> Vec<String> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/seeds");
@@ -107,6 +107,13 @@ fn index_agrees_with_cluster_in_other_configurations() {
             .unwrap(),
         Clusterer::builder().scheme(Scheme::Classic).slots(64).threshold(0.3).build().unwrap(),
         Clusterer::builder().shingles(reprint::Shingles::Chars(5)).threshold(0.3).build().unwrap(),
+        Clusterer::builder().signature(SignatureKind::SimHash).build().unwrap(),
+        Clusterer::builder()
+            .signature(SignatureKind::SimHash)
+            .simhash_distance(12)
+            .verification(Verification::Estimate)
+            .build()
+            .unwrap(),
     ];
     for clusterer in &configs {
         assert_agrees_with_cluster(clusterer, &docs);
@@ -214,6 +221,11 @@ fn save_and_load_round_trip() {
     for clusterer in [
         Clusterer::default(),
         Clusterer::builder().verification(Verification::Estimate).build().unwrap(),
+        Clusterer::builder()
+            .signature(SignatureKind::SimHash)
+            .simhash_distance(16)
+            .build()
+            .unwrap(),
     ] {
         let (mut index, _) = build(&clusterer, &docs[..60]);
         index.remove(7);
@@ -273,6 +285,7 @@ fn every_truncation_is_an_error() {
     for clusterer in [
         small_clusterer(),
         Clusterer::builder().slots(32).verification(Verification::Estimate).build().unwrap(),
+        Clusterer::builder().signature(SignatureKind::SimHash).build().unwrap(),
     ] {
         let saved = small_saved(&clusterer);
         assert!(Index::load(clusterer.clone(), saved.as_slice()).is_ok());
@@ -359,6 +372,8 @@ fn a_file_of_another_configuration_is_refused() {
         (other(Clusterer::builder().verification(Verification::Estimate)), "verification"),
         (other(Clusterer::builder().bucket_cap(50)), "bucket cap"),
         (other(Clusterer::builder().banding(reprint::Banding { bands: 8, rows: 4 })), "banding"),
+        (other(Clusterer::builder().signature(SignatureKind::SimHash)), "signature"),
+        (other(Clusterer::builder().simhash_distance(3)), "SimHash distance"),
     ];
     for (clusterer, field) in cases {
         match Index::load(clusterer, saved.as_slice()) {
