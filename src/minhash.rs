@@ -226,9 +226,9 @@ impl Signer {
                     // below it (a bias of 2^-32).
                     let slot = (((h >> 32) * slots as u64) >> 32) as usize;
                     let value = (h as u32).min(EMPTY - 1);
-                    if value < values[slot] {
-                        values[slot] = value;
-                    }
+                    // Unconditional store: whether a shingle lowers its slot is a coin toss
+                    // that a branch would mispredict.
+                    values[slot] = values[slot].min(value);
                 });
                 if distinct.count() > 0 && values.contains(&EMPTY) {
                     densify(&mut values, filled, self.params.seed);

@@ -54,23 +54,10 @@ pub fn normalize_into(text: &str, out: &mut String) {
     }
 }
 
-/// The cheap form used on the hashing hot path: identical tokens to [`normalize`], but for ASCII
-/// text it only lowers the case and leaves white space as it is (the tokenizer splits on any
-/// run of bytes `<= b' '`), which lets the compiler vectorise the copy.
-pub(crate) fn fold_for_tokens(text: &str, out: &mut String) {
-    if text.is_ascii() {
-        out.clear();
-        out.push_str(text);
-        out.make_ascii_lowercase();
-    } else {
-        normalize_into(text, out);
-    }
-}
-
-/// Whether `b` separates tokens in text produced by [`fold_for_tokens`]: ASCII white space and
-/// ASCII control characters (the non-ASCII path has already turned every separator into a space).
+/// Whether the ASCII byte `b` separates tokens: white space and control characters. The shingle
+/// stage splits raw text at the same bytes.
 #[inline]
-pub(crate) fn is_separator_byte(b: u8) -> bool {
+fn is_separator_byte(b: u8) -> bool {
     b <= b' ' || b == 0x7f
 }
 
@@ -197,19 +184,5 @@ mod tests {
     fn empty_and_blank_texts_normalise_to_empty() {
         assert_eq!(normalize(""), "");
         assert_eq!(normalize(" \t\n\u{3000}\u{200B}"), "");
-    }
-
-    #[test]
-    fn fast_path_gives_the_same_tokens() {
-        let text = "The  Quick\tBROWN\nfox\u{1}jumps";
-        let mut fast = String::new();
-        fold_for_tokens(text, &mut fast);
-        let fast_tokens: Vec<&str> = fast
-            .split(|c: char| c.is_ascii() && is_separator_byte(c as u8))
-            .filter(|t| !t.is_empty())
-            .collect();
-        let slow = normalize(text);
-        let slow_tokens: Vec<&str> = slow.split(' ').collect();
-        assert_eq!(fast_tokens, slow_tokens);
     }
 }

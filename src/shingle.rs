@@ -5,11 +5,19 @@
 //! with xxh3, and a word k-gram's hash combines the k token hashes (a multiply-add over fixed odd
 //! constants, then a 64-bit finaliser). This costs a few multiplications per token instead of
 //! hashing every k-token span again, and it allocates nothing per token or shingle.
+//!
+//! Tokens are found on the raw text, not on a normalised copy. Normalisation only changes what
+//! lies between two ASCII separators (white space and control bytes): NFKC never composes
+//! across them, and every other step maps characters one by one. So each run of bytes between
+//! separators is tokenised on its own: an all-ASCII run (nearly every run of English news) only
+//! needs lower case and its punctuation trimmed, and only a run holding a non-ASCII byte goes
+//! through [`normalize_into`]. Runs are found 64 bytes at a time from a bit mask of separator
+//! bytes, which spares a mispredicted branch at the end of every token.
 
 use xxhash_rust::xxh3::xxh3_64_with_seed;
 
 use crate::error::{Error, Result};
-use crate::normalize::{fold_for_tokens, is_separator_byte, normalize_into};
+use crate::normalize::normalize_into;
 
 /// The largest shingle size accepted, in tokens or characters.
 pub const MAX_SHINGLE_SIZE: usize = 16;
@@ -101,10 +109,7 @@ pub(crate) fn for_each_shingle(
 ) {
     debug_assert!(shingles.validate().is_ok());
     match shingles {
-        Shingles::Words(k) => {
-            fold_for_tokens(text, scratch);
-            word_shingles(scratch.as_bytes(), k, seed, emit);
-        }
+        Shingles::Words(k) => word_shingles(text, k, seed, scratch, emit),
         Shingles::Chars(k) => {
             normalize_into(text, scratch);
             char_shingles(scratch, k, seed, emit);
@@ -151,60 +156,314 @@ fn combine(window: &[u64]) -> u64 {
     mix64(acc)
 }
 
-fn word_shingles(text: &[u8], k: usize, seed: u64, mut emit: impl FnMut(u64)) {
-    let mut window = [0u64; MAX_SHINGLE_SIZE];
+fn word_shingles(text: &str, k: usize, seed: u64, scratch: &mut String, emit: impl FnMut(u64)) {
+    // Common sizes get a window of constant length: the shift and the combine unroll.
+    match k {
+        1 => word_kgrams::<1>(text, k, seed, scratch, emit),
+        2 => word_kgrams::<2>(text, k, seed, scratch, emit),
+        3 => word_kgrams::<3>(text, k, seed, scratch, emit),
+        4 => word_kgrams::<4>(text, k, seed, scratch, emit),
+        5 => word_kgrams::<5>(text, k, seed, scratch, emit),
+        _ => word_kgrams::<MAX_SHINGLE_SIZE>(text, k, seed, scratch, emit),
+    }
+}
+
+/// Word k-grams with a window of `K` token hashes; `k` is used only when `K` is
+/// [`MAX_SHINGLE_SIZE`], the window for every size without a constant of its own.
+#[inline]
+fn word_kgrams<const K: usize>(
+    text: &str,
+    k: usize,
+    seed: u64,
+    scratch: &mut String,
+    mut emit: impl FnMut(u64),
+) {
+    let k = if K < MAX_SHINGLE_SIZE { K } else { k };
+    debug_assert!((1..=K).contains(&k));
+    let keys = TokenKeys::new(seed);
+    // The last k token hashes, oldest first. Shifting the whole fixed-size array costs a few
+    // register or vector moves, less than a shift of variable length.
+    let mut window = [0u64; K];
     let mut tokens = 0usize;
-    let mut i = 0;
-    let n = text.len();
-    while i < n {
-        // Skip separators, then take the token up to the next one.
-        while i < n && is_separator_byte(text[i]) {
-            i += 1;
-        }
-        let start = i;
-        while i < n && !is_separator_byte(text[i]) {
-            i += 1;
-        }
-        if start == i {
-            break;
-        }
-        let Some(token) = trim_token(&text[start..i]) else {
-            continue;
-        };
-        let h = xxh3_64_with_seed(token, seed);
+    for_each_token(text, scratch, |token, over| {
+        let h = keys.hash(token, over);
         if tokens < k {
             window[tokens] = h;
         } else {
-            window.copy_within(1..k, 0);
+            window.copy_within(1.., 0);
             window[k - 1] = h;
         }
         tokens += 1;
         if tokens >= k {
             emit(combine(&window[..k]));
         }
-    }
+    });
     if (1..k).contains(&tokens) {
         emit(combine(&window[..tokens]));
     }
 }
 
-/// A token without the punctuation and symbols at its ends (`"said,"` becomes `said`,
-/// `(AP)` becomes `ap`, `3.5%` becomes `3.5`); `None` when nothing is left (`-`, `•`, `|`).
+/// The masks that keep the first `len` bytes of a 16-byte little-endian read, as (low, high)
+/// halves: a table look-up instead of shifts by a variable amount.
+const TOKEN_MASKS: [(u64, u64); 17] = {
+    let mut masks = [(0u64, 0u64); 17];
+    let mut len = 1;
+    while len <= 16 {
+        let low = if len >= 8 { u64::MAX } else { (1u64 << (8 * len)) - 1 };
+        let high = if len >= 16 {
+            u64::MAX
+        } else if len > 8 {
+            (1u64 << (8 * (len - 8))) - 1
+        } else {
+            0
+        };
+        masks[len] = (low, high);
+        len += 1;
+    }
+    masks
+};
+
+/// The index of the first non-ASCII byte of `bytes`, or `usize::MAX / 2` (beyond any text, and
+/// safe to add a position to) when there is none. Eight bytes at a time.
+fn first_non_ascii(bytes: &[u8]) -> usize {
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let mut chunks = bytes.chunks_exact(8);
+    for (i, chunk) in chunks.by_ref().enumerate() {
+        let x = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8])) & HI;
+        if x != 0 {
+            return i * 8 + (x.trailing_zeros() / 8) as usize;
+        }
+    }
+    let done = bytes.len() - chunks.remainder().len();
+    chunks.remainder().iter().position(|b| !b.is_ascii()).map_or(usize::MAX / 2, |i| done + i)
+}
+
+/// Hashes one token to 64 bits. Tokens of up to 16 bytes (nearly all words) are read as one
+/// 128-bit integer and folded by a 64x64 → 128-bit multiply (the core of wyhash): no branch on the length, where xxh3 has one per length class that mispredicts
+/// from word to word. Longer tokens go to xxh3.
+struct TokenKeys {
+    seed: u64,
+    low: u64,
+    high: u64,
+}
+
+impl TokenKeys {
+    fn new(seed: u64) -> TokenKeys {
+        let mut state = seed;
+        let low = crate::minhash::splitmix64(&mut state);
+        let high = crate::minhash::splitmix64(&mut state);
+        TokenKeys { seed, low, high }
+    }
+
+    /// Out of line, so that the short path inlines into the tokenizer's loop.
+    #[cold]
+    #[inline(never)]
+    fn hash_long(&self, token: &[u8]) -> u64 {
+        xxh3_64_with_seed(token, self.seed)
+    }
+
+    /// The hash of `token`. `over` starts with `token`; when it holds at least 16 bytes, the
+    /// first 16 are read at once (the bytes beyond the token are masked off), which spares a copy.
+    #[inline]
+    fn hash(&self, token: &[u8], over: &[u8]) -> u64 {
+        let len = token.len();
+        debug_assert!(len > 0 && over.starts_with(token));
+        if len > 16 {
+            return self.hash_long(token);
+        }
+        let bytes: [u8; 16] = match over.get(..16) {
+            Some(head) => head.try_into().unwrap_or([0; 16]),
+            None => {
+                let mut padded = [0u8; 16];
+                padded[..len].copy_from_slice(token);
+                padded
+            }
+        };
+        let (low_mask, high_mask) = TOKEN_MASKS[len];
+        let value = u128::from_le_bytes(bytes);
+        let a = (value as u64 & low_mask) ^ self.low;
+        let b = ((value >> 64) as u64 & high_mask) ^ self.high ^ len as u64;
+        let product = u128::from(a) * u128::from(b);
+        // No finaliser here: k-gram hashes pass through `mix64` after `combine`.
+        (product as u64) ^ ((product >> 64) as u64) ^ a.rotate_left(32)
+    }
+}
+
+/// Calls `token(bytes, over)` with every token of `text` in order: the whitespace-separated runs
+/// of [`normalize`](crate::normalize)`(text)`, trimmed of non-alphanumeric characters at both
+/// ends, those left empty dropped. `over` starts with the token and may run past it (at least
+/// 16 bytes when it can). `scratch` receives a lower-cased copy of `text`.
+pub(crate) fn for_each_token(
+    text: &str,
+    scratch: &mut String,
+    mut token: impl FnMut(&[u8], &[u8]),
+) {
+    // Lower-casing ASCII in place leaves every other byte, and so every separator, where it was.
+    // The 16 NUL bytes at the end let a token's hash read 16 bytes from wherever it starts.
+    scratch.clear();
+    scratch.reserve(text.len() + 16);
+    scratch.push_str(text);
+    scratch.make_ascii_lowercase();
+    scratch.push_str("\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0");
+    let padded = scratch.as_bytes();
+    let lower = &padded[..text.len()];
+    // Position of the first non-ASCII byte at or after the current run: most texts have none
+    // or few, so most runs are known to be ASCII without looking at their bytes.
+    let mut non_ascii = first_non_ascii(lower);
+    // The normalised form of the last run holding a non-ASCII character, and how far its tokens
+    // have been taken. Only allocated if there is such a run.
+    let mut normalised = String::new();
+    let mut taken = 0;
+    let mut runs = Runs::new(lower);
+    // One loop with one call of `token`, so that `token` inlines here.
+    loop {
+        let (bytes, over): (&[u8], &[u8]) = if taken < normalised.len() {
+            let rest = &normalised[taken..];
+            let t = rest.split(' ').next().unwrap_or(rest);
+            taken += t.len() + 1;
+            let t = t.trim_matches(|c: char| !c.is_alphanumeric());
+            if t.is_empty() {
+                continue;
+            }
+            (t.as_bytes(), t.as_bytes())
+        } else {
+            let Some((start, end)) = runs.next() else { break };
+            if non_ascii < start {
+                non_ascii = start + first_non_ascii(&lower[start..]);
+            }
+            if end <= non_ascii {
+                let run = &lower[start..end];
+                // Most words start and end with a letter or digit: two table look-ups.
+                if run[0].is_ascii_alphanumeric() && run[run.len() - 1].is_ascii_alphanumeric() {
+                    (run, &padded[start..])
+                } else if let Some((first, last)) = trim_ascii(run) {
+                    (&run[first..=last], &padded[start + first..])
+                } else {
+                    continue;
+                }
+            } else {
+                // The run's original text (its ends are ASCII bytes, so char boundaries).
+                normalize_into(&text[start..end], &mut normalised);
+                taken = 0;
+                continue;
+            }
+        };
+        token(bytes, over);
+    }
+}
+
+/// The maximal runs of non-separator bytes of a text, in order, as `(start, end)`.
+///
+/// Works 64 bytes at a time: a mask of the separator bytes gives every run start and end of the
+/// block, and they are taken with bit scans.
+struct Runs<'a> {
+    bytes: &'a [u8],
+    /// Offset of the current block.
+    base: usize,
+    /// Run starts and ends (one past the last byte) in the current block not yet taken.
+    starts: u64,
+    ends: u64,
+    /// Start of a run that continues past the current block, or `NONE`.
+    open: usize,
+    /// 1 if the current block ended inside a run.
+    carry: u64,
+}
+
+impl<'a> Runs<'a> {
+    const NONE: usize = usize::MAX;
+
+    fn new(bytes: &'a [u8]) -> Runs<'a> {
+        // An empty first "block" before offset 0: the first call of `next` loads block 0.
+        Runs {
+            bytes,
+            base: 0usize.wrapping_sub(64),
+            starts: 0,
+            ends: 0,
+            open: Self::NONE,
+            carry: 0,
+        }
+    }
+
+    #[inline(always)]
+    fn next(&mut self) -> Option<(usize, usize)> {
+        loop {
+            if self.open != Self::NONE {
+                if self.ends != 0 {
+                    let end = self.base + self.ends.trailing_zeros() as usize;
+                    self.ends &= self.ends - 1;
+                    let start = std::mem::replace(&mut self.open, Self::NONE);
+                    return Some((start, end));
+                }
+            } else if self.starts != 0 {
+                let start = self.base + self.starts.trailing_zeros() as usize;
+                self.starts &= self.starts - 1;
+                if self.ends != 0 {
+                    let end = self.base + self.ends.trailing_zeros() as usize;
+                    self.ends &= self.ends - 1;
+                    return Some((start, end));
+                }
+                // The run goes on into the next block.
+                self.open = start;
+            }
+            self.base = self.base.wrapping_add(64);
+            if self.base >= self.bytes.len() {
+                self.base = self.bytes.len();
+                let start = std::mem::replace(&mut self.open, Self::NONE);
+                return (start != Self::NONE).then_some((start, self.bytes.len()));
+            }
+            let block = &self.bytes[self.base..];
+            let separators = if let Some(block) = block.first_chunk::<64>() {
+                separator_mask(block)
+            } else {
+                // The last, short block: padded with NUL bytes, which are separators.
+                let mut padded = [0u8; 64];
+                padded[..block.len()].copy_from_slice(block);
+                separator_mask(&padded)
+            };
+            let word = !separators;
+            let before = (word << 1) | self.carry;
+            self.starts = word & !before;
+            self.ends = separators & before;
+            self.carry = word >> 63;
+        }
+    }
+}
+
+/// Bit `i` is set when `block[i]` separates tokens: ASCII white space and ASCII control bytes
+/// (`<= b' '` or DEL), as [`normalize`](crate::normalize) treats them. Eight bytes at a time in
+/// a `u64` (SWAR), no byte-by-byte branch.
+#[inline]
+fn separator_mask(block: &[u8; 64]) -> u64 {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let mut mask = 0u64;
+    for (i, chunk) in block.chunks_exact(8).enumerate() {
+        let x = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
+        let low7 = x & !HI;
+        // No sum carries into the next byte: low7 <= 0x7f.
+        let above_space = (low7 + 0x5f * LO) & HI; // low7 >= 0x21
+        let del = (low7 + LO) & HI; // low7 == 0x7f
+        let separator = !x & HI & (!above_space | del);
+        // Gather the eight high bits into one byte, byte j to bit j.
+        let bits = ((separator >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56) & 0xff;
+        mask |= bits << (8 * i);
+    }
+    mask
+}
+
+/// The first and last alphanumeric bytes of an ASCII token: trimming the punctuation and symbols
+/// at its ends makes `"said,"` into `said`, `(AP)` into `ap`, `3.5%` into `3.5`; `None` when
+/// nothing is left (`-`, `|`).
 ///
 /// Why: reprints re-punctuate (a quote closed or not, a dash or a comma), and a token that is
 /// only punctuation is page chrome or typography. Trimming lifted same-story similarities on
-/// real reprints more than it lifted those of different stories.
+/// real reprints more than it lifted those of different stories. Non-ASCII tokens are trimmed of
+/// every character that is not alphanumeric in Unicode's sense.
 #[inline]
-fn trim_token(token: &[u8]) -> Option<&[u8]> {
-    let (first, last) = (token[0], token[token.len() - 1]);
-    if first.is_ascii_alphanumeric() && last.is_ascii_alphanumeric() {
-        return Some(token);
-    }
-    // Slow path: some end is punctuation or non-ASCII. Tokens come from a `str` split at ASCII
-    // bytes, so they are valid UTF-8.
-    let text = std::str::from_utf8(token).ok()?;
-    let trimmed = text.trim_matches(|c: char| !c.is_alphanumeric());
-    (!trimmed.is_empty()).then_some(trimmed.as_bytes())
+fn trim_ascii(token: &[u8]) -> Option<(usize, usize)> {
+    let first = token.iter().position(u8::is_ascii_alphanumeric)?;
+    let last = token.iter().rposition(u8::is_ascii_alphanumeric)?;
+    Some((first, last))
 }
 
 fn char_shingles(text: &str, k: usize, seed: u64, mut emit: impl FnMut(u64)) {
@@ -230,7 +489,8 @@ mod tests {
     use super::*;
 
     fn token_hashes(tokens: &[&str], seed: u64) -> Vec<u64> {
-        tokens.iter().map(|t| xxh3_64_with_seed(t.as_bytes(), seed)).collect()
+        let keys = TokenKeys::new(seed);
+        tokens.iter().map(|t| keys.hash(t.as_bytes(), t.as_bytes())).collect()
     }
 
     #[test]
@@ -288,6 +548,86 @@ mod tests {
         let b = shingle_hashes("one two three four", Shingles::Words(3), 2);
         assert_eq!(a.len(), 2);
         assert!(a.iter().zip(&b).all(|(x, y)| x != y));
+    }
+
+    /// The definition of tokens, written the slow and obvious way.
+    fn reference_tokens(text: &str) -> Vec<String> {
+        crate::normalize(text)
+            .split(' ')
+            .map(|t| t.trim_matches(|c: char| !c.is_alphanumeric()))
+            .filter(|t| !t.is_empty())
+            .map(str::to_string)
+            .collect()
+    }
+
+    fn fast_tokens(text: &str) -> Vec<String> {
+        let mut tokens = Vec::new();
+        for_each_token(text, &mut String::new(), |t, _| {
+            tokens.push(String::from_utf8(t.to_vec()).expect("tokens are UTF-8"))
+        });
+        tokens
+    }
+
+    #[test]
+    fn tokens_match_the_reference() {
+        let texts = [
+            String::new(),
+            " ".into(),
+            "a".into(),
+            "The  Quick\tBROWN\nfox\u{1}jumps\u{7f}over".into(),
+            "He — said, (AP) «he» said… ¿ap? U.S. 3.5%".into(),
+            "zero\u{200B}width\u{a0}nbsp ﬁne ＡＢＣ 東京は晴れ。 e\u{301}t\u{e9} \u{b4}x".into(),
+            "x".repeat(63),
+            "x".repeat(64),
+            "y".repeat(64) + " z",
+            " ".repeat(63) + "ab" + &" ".repeat(64) + "c",
+            "word ".repeat(40) + "Ünïcode “quoted” tail",
+        ];
+        for text in &texts {
+            assert_eq!(fast_tokens(text), reference_tokens(text), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn token_hash_reads_past_the_token_alike() {
+        let keys = TokenKeys::new(7);
+        let text = b"abcdefghijklmnopqrstuvwxyz0123456789";
+        for len in 1..=20 {
+            let token = &text[..len];
+            assert_eq!(keys.hash(token, text), keys.hash(token, token), "{len}");
+        }
+        // Distinct tokens of every short length hash apart, and the seed matters.
+        let mut hashes: Vec<u64> = (1..=16).map(|len| keys.hash(&text[..len], text)).collect();
+        hashes.extend((0..=9).map(|d| keys.hash(&[b'0' + d], &[b'0' + d])));
+        hashes.push(TokenKeys::new(8).hash(b"a", b"a"));
+        let n = hashes.len();
+        hashes.sort_unstable();
+        hashes.dedup();
+        assert_eq!(hashes.len(), n);
+    }
+
+    #[test]
+    fn separator_mask_marks_white_space_and_controls() {
+        let mut block = [b'a'; 64];
+        for (i, b) in [(0, b' '), (5, b'\t'), (9, 0x7f), (17, 0), (40, 0xc3), (63, b'\n')] {
+            block[i] = b;
+        }
+        assert_eq!(separator_mask(&block), 1 | 1 << 5 | 1 << 9 | 1 << 17 | 1 << 63);
+        let all: Vec<u8> = (0..=255).collect();
+        for chunk in all.chunks(64) {
+            let mask = separator_mask(chunk.try_into().unwrap());
+            for (i, &b) in chunk.iter().enumerate() {
+                let expected = b <= b' ' || b == 0x7f;
+                assert_eq!(mask >> i & 1 == 1, expected, "byte {b:#x}");
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn tokens_match_the_reference_on_any_text(text in "(\\PC|[ \t\n\u{0}-\u{1f}aA.,-]){0,200}") {
+            proptest::prop_assert_eq!(fast_tokens(&text), reference_tokens(&text));
+        }
     }
 
     #[test]
