@@ -1,6 +1,7 @@
 //! Stages 5 and 6: verification of candidate pairs, and clusters by union-find.
 
-use crate::config::{ClustererBuilder, Config, Linkage, SignatureKind, Similarity, Verification};
+pub(crate) use crate::config::Linkage;
+use crate::config::{ClustererBuilder, Config, SignatureKind, Similarity, Verification};
 use crate::lsh::{Banding, candidate_pairs};
 use crate::minhash::{Scratch, Signature, SignatureParams, Signer, containment_from_jaccard};
 use crate::shingle::for_each_shingle;
@@ -143,7 +144,7 @@ impl Clusterer {
         let (pairs, judge) = self.verify(docs, &sketches, candidates);
         let pairs = match self.config.linkage {
             Linkage::Single => pairs,
-            Linkage::Majority => majority_links(docs.len(), pairs, &judge),
+            Linkage::Majority => majority_links(docs.len(), pairs, |a, b| judge.passes(a, b)),
         };
         let counts: Vec<usize> = (0..docs.len()).map(|i| sketches.shingle_count(i)).collect();
         Clusters::from_pairs(&counts, pairs)
@@ -187,7 +188,12 @@ impl Clusterer {
                             .into_iter()
                             .filter(|&(a, b)| {
                                 let (sa, sb) = (&sigs[a as usize], &sigs[b as usize]);
-                                let j = jaccard_threshold(threshold, measure, sa, sb);
+                                let j = jaccard_threshold(
+                                    threshold,
+                                    measure,
+                                    sa.shingle_count(),
+                                    sb.shingle_count(),
+                                );
                                 let sigma = (j * (1.0 - j) / slots).sqrt();
                                 sa.jaccard_unchecked(sb) >= j - 5.0 * sigma
                             })
@@ -228,14 +234,14 @@ impl Clusterer {
 pub(crate) fn jaccard_threshold(
     threshold: f64,
     measure: Similarity,
-    a: &Signature,
-    b: &Signature,
+    a_count: usize,
+    b_count: usize,
 ) -> f64 {
     match measure {
         Similarity::Jaccard => threshold,
         Similarity::Containment => {
             // c = |A∩B| / m with m = min size; J = c·m / (|A| + |B| - c·m).
-            let (x, y) = (a.shingle_count() as f64, b.shingle_count() as f64);
+            let (x, y) = (a_count as f64, b_count as f64);
             let shared = threshold * x.min(y);
             if x + y - shared <= 0.0 { 1.0 } else { (shared / (x + y - shared)).min(1.0) }
         }
@@ -332,7 +338,11 @@ const LINK_SAMPLE: usize = 8;
 /// Joins groups through verified pairs, strongest first, but only where at least half of the
 /// pairs between the two groups' first [`LINK_SAMPLE`] members also pass verification. Returns
 /// the verified pairs that end up inside a group.
-fn majority_links(n: usize, mut pairs: Vec<Pair>, judge: &Judge<'_>) -> Vec<Pair> {
+pub(crate) fn majority_links(
+    n: usize,
+    mut pairs: Vec<Pair>,
+    passes: impl Fn(usize, usize) -> bool,
+) -> Vec<Pair> {
     // Strongest pairs first; ties in index order, so the result never depends on timing.
     pairs.sort_by(|x, y| y.similarity.total_cmp(&x.similarity).then((x.a, x.b).cmp(&(y.a, y.b))));
     let mut sets = UnionFind::new(n);
@@ -352,7 +362,7 @@ fn majority_links(n: usize, mut pairs: Vec<Pair>, judge: &Judge<'_>) -> Vec<Pair
         }
         let (xa, xb) = (sample(&members, ra), sample(&members, rb));
         let passing = xa.iter().flat_map(|&x| xb.iter().map(move |&y| (x, y)));
-        let pass = passing.filter(|&(x, y)| judge.passes(x, y)).count();
+        let pass = passing.filter(|&(x, y)| passes(x, y)).count();
         if 2 * pass < xa.len() * xb.len() {
             continue;
         }

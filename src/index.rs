@@ -68,11 +68,13 @@ use std::path::Path;
 use ahash::RandomState;
 use xxhash_rust::xxh3::Xxh3Default;
 
-use crate::cluster::{Clusterer, exact_similarity};
+use crate::cluster::{
+    Clusterer, Linkage, Pair, exact_similarity, jaccard_threshold, majority_links,
+};
 use crate::config::{SignatureKind, Similarity, Verification};
 use crate::error::{Error, Result};
 use crate::lsh::Banding;
-use crate::minhash::{Scheme, Scratch, containment_from_jaccard};
+use crate::minhash::{Scheme, Scratch, containment_from_jaccard, jaccard_of_slots};
 use crate::shingle::Shingles;
 use crate::simhash::{
     FingerprintParams, FingerprintScratch, Fingerprinter, HammingTables, hamming,
@@ -181,6 +183,14 @@ fn fingerprint_bits(sketch: &[u32]) -> u64 {
 }
 
 /// An article hashed and ready to insert.
+/// What verification needs of one article, stored or new.
+#[derive(Clone, Copy)]
+struct Article<'a> {
+    sketch: &'a [u32],
+    count: usize,
+    set: &'a [u64],
+}
+
 struct Prepared {
     sketch: Vec<u32>,
     /// The number of distinct shingles; 0 for an empty article.
@@ -368,14 +378,26 @@ impl Index {
             }
             x
         }
-        for link in &self.links {
-            if self.live[link.a as usize] && self.live[link.b as usize] {
-                let (ra, rb) = (find(&mut parent, link.a), find(&mut parent, link.b));
-                if ra != rb {
-                    // The smaller root wins, so roots stay deterministic.
-                    let (lo, hi) = (ra.min(rb), ra.max(rb));
-                    parent[hi as usize] = lo;
-                }
+        // The same linkage as `cluster`: over slots in insertion order, so inserting articles
+        // in input order gives `cluster`'s groups.
+        let live: Vec<Pair> = self
+            .links
+            .iter()
+            .filter(|l| self.live[l.a as usize] && self.live[l.b as usize])
+            .map(|l| Pair { a: l.a as usize, b: l.b as usize, similarity: l.similarity })
+            .collect();
+        let joined = match self.clusterer.config().linkage() {
+            Linkage::Single => live,
+            Linkage::Majority => majority_links(n, live, |a, b| {
+                self.judge(self.article(a), self.article(b)).is_some()
+            }),
+        };
+        for link in &joined {
+            let (ra, rb) = (find(&mut parent, link.a as u32), find(&mut parent, link.b as u32));
+            if ra != rb {
+                // The smaller root wins, so roots stay deterministic.
+                let (lo, hi) = (ra.min(rb), ra.max(rb));
+                parent[hi as usize] = lo;
             }
         }
         let mut group_of_root = vec![usize::MAX; n];
@@ -709,45 +731,59 @@ impl Index {
         new: &'a Prepared,
         candidates: &'a [u32],
     ) -> impl Iterator<Item = (u32, f64)> + 'a {
-        let config = self.clusterer.config();
-        let (threshold, measure, slots) =
-            (config.threshold, config.similarity, config.slots as f64);
-        let exact = config.verification == Verification::Exact;
-        let b_count = new.count;
+        let new = Article { sketch: &new.sketch, count: new.count, set: &new.set };
         candidates.iter().filter_map(move |&c| {
-            let a = c as usize;
-            debug_assert!(self.live[a]);
-            let a_count = self.counts[a] as usize;
-            if let Family::SimHash { max_distance, .. } = self.family {
-                // As `cluster` does: candidates beyond the distance are dropped; the rest are
-                // verified exactly, or (estimate) kept with similarity `1 - distance / 64`.
-                let d = hamming(fingerprint_bits(self.sketch(a)), fingerprint_bits(&new.sketch));
-                if d > max_distance {
-                    return None;
-                }
-                if !exact {
-                    return Some((c, 1.0 - f64::from(d) / 64.0));
-                }
-                let similarity = exact_similarity(&self.sets[a], &new.set, measure);
-                return (similarity >= threshold).then_some((c, similarity));
-            }
-            let j_est = estimate_jaccard(self.sketch(a), a_count, &new.sketch, b_count);
-            let similarity = if exact {
-                // Pairs far below the threshold skip the exact comparison.
-                let j = jaccard_threshold(threshold, measure, a_count, b_count);
-                let sigma = (j * (1.0 - j) / slots).sqrt();
-                if j_est < j - 5.0 * sigma {
-                    return None;
-                }
-                exact_similarity(&self.sets[a], &new.set, measure)
-            } else {
-                match measure {
-                    Similarity::Jaccard => j_est,
-                    Similarity::Containment => containment_from_jaccard(j_est, a_count, b_count),
-                }
-            };
-            (similarity >= threshold).then_some((c, similarity))
+            debug_assert!(self.live[c as usize]);
+            self.judge(self.article(c as usize), new).map(|s| (c, s))
         })
+    }
+
+    /// The stored article in `slot`.
+    fn article(&self, slot: usize) -> Article<'_> {
+        Article {
+            sketch: self.sketch(slot),
+            count: self.counts[slot] as usize,
+            set: &self.sets[slot],
+        }
+    }
+
+    /// The similarity of `a` and `b` if the pair passes verification, as `cluster` decides it:
+    /// SimHash pairs must lie within the distance, then are verified exactly or (estimate) kept
+    /// with similarity `1 - distance / 64`; MinHash pairs far below the threshold skip the exact
+    /// comparison.
+    fn judge(&self, a: Article<'_>, b: Article<'_>) -> Option<f64> {
+        let config = self.clusterer.config();
+        let (threshold, measure) = (config.threshold, config.similarity);
+        let exact = config.verification == Verification::Exact;
+        if let Family::SimHash { max_distance, .. } = self.family {
+            if a.count == 0 || b.count == 0 {
+                return None;
+            }
+            let d = hamming(fingerprint_bits(a.sketch), fingerprint_bits(b.sketch));
+            if d > max_distance {
+                return None;
+            }
+            if !exact {
+                return Some(1.0 - f64::from(d) / 64.0);
+            }
+            let similarity = exact_similarity(a.set, b.set, measure);
+            return (similarity >= threshold).then_some(similarity);
+        }
+        let j_est = jaccard_of_slots(a.sketch, a.count, b.sketch, b.count);
+        let similarity = if exact {
+            let j = jaccard_threshold(threshold, measure, a.count, b.count);
+            let sigma = (j * (1.0 - j) / config.slots as f64).sqrt();
+            if j_est < j - 5.0 * sigma {
+                return None;
+            }
+            exact_similarity(a.set, b.set, measure)
+        } else {
+            match measure {
+                Similarity::Jaccard => j_est,
+                Similarity::Containment => containment_from_jaccard(j_est, a.count, b.count),
+            }
+        };
+        (similarity >= threshold).then_some(similarity)
     }
 
     /// Rebuilds the index without its removed articles, keeping insertion order.
@@ -775,28 +811,6 @@ impl Index {
 /// Best first; ties by ascending id.
 fn sort_matches(matches: &mut [Match]) {
     matches.sort_unstable_by(|x, y| y.similarity.total_cmp(&x.similarity).then(x.id.cmp(&y.id)));
-}
-
-/// `Signature::jaccard_unchecked` on stored signatures: the share of equal slots; an empty
-/// article is similar to nothing.
-fn estimate_jaccard(a: &[u32], a_count: usize, b: &[u32], b_count: usize) -> f64 {
-    if a_count == 0 || b_count == 0 {
-        return 0.0;
-    }
-    let equal = a.iter().zip(b).filter(|(x, y)| x == y).count();
-    equal as f64 / a.len() as f64
-}
-
-/// `cluster::jaccard_threshold` from the two set sizes.
-fn jaccard_threshold(threshold: f64, measure: Similarity, a_count: usize, b_count: usize) -> f64 {
-    match measure {
-        Similarity::Jaccard => threshold,
-        Similarity::Containment => {
-            let (x, y) = (a_count as f64, b_count as f64);
-            let shared = threshold * x.min(y);
-            if x + y - shared <= 0.0 { 1.0 } else { (shared / (x + y - shared)).min(1.0) }
-        }
-    }
 }
 
 fn fixed_map<V>(salt: u64) -> HashMap<u64, V, RandomState> {
@@ -1203,7 +1217,6 @@ impl<R: Read> HashingReader<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cluster::jaccard_threshold as cluster_jaccard_threshold;
 
     #[test]
     fn streaming_checksum_is_xxh3_of_the_bytes() {
@@ -1212,21 +1225,6 @@ mod tests {
         h.update(&bytes[..3]);
         h.update(&bytes[3..]);
         assert_eq!(h.digest(), xxhash_rust::xxh3::xxh3_64(&bytes));
-    }
-
-    #[test]
-    fn stored_estimates_agree_with_signatures() {
-        for similarity in [Similarity::Jaccard, Similarity::Containment] {
-            let c = Clusterer::builder().similarity(similarity).slots(64).build().unwrap();
-            let a = c.signature("one two three four five six seven eight nine ten");
-            let b = c.signature("one two three four five six seven eight nine ten eleven twelve");
-            let (ca, cb) = (a.shingle_count(), b.shingle_count());
-            assert_eq!(estimate_jaccard(a.slots(), ca, b.slots(), cb), a.jaccard_unchecked(&b));
-            assert_eq!(
-                jaccard_threshold(0.3, similarity, ca, cb),
-                cluster_jaccard_threshold(0.3, similarity, &a, &b)
-            );
-        }
     }
 
     #[test]

@@ -159,17 +159,24 @@ impl Signature {
 
     pub(crate) fn jaccard_unchecked(&self, other: &Signature) -> f64 {
         debug_assert_eq!(self.params, other.params);
-        if self.is_empty() || other.is_empty() {
-            return 0.0;
-        }
-        let equal = self.slots.iter().zip(other.slots.iter()).filter(|(a, b)| a == b).count();
-        equal as f64 / self.slots.len() as f64
+        jaccard_of_slots(&self.slots, self.shingle_count(), &other.slots, other.shingle_count())
     }
 
     pub(crate) fn containment_unchecked(&self, other: &Signature) -> f64 {
         let j = self.jaccard_unchecked(other);
         containment_from_jaccard(j, self.shingle_count(), other.shingle_count())
     }
+}
+
+/// Estimated Jaccard from two signatures' slots and shingle counts: the share of equal slots;
+/// an empty article (count 0) is similar to nothing.
+pub(crate) fn jaccard_of_slots(a: &[u32], a_count: usize, b: &[u32], b_count: usize) -> f64 {
+    debug_assert_eq!(a.len(), b.len());
+    if a_count == 0 || b_count == 0 {
+        return 0.0;
+    }
+    let equal = a.iter().zip(b).filter(|(x, y)| x == y).count();
+    equal as f64 / a.len() as f64
 }
 
 /// Containment `|A∩B| / min(|A|, |B|)` from Jaccard and the set sizes, clamped to `[0, 1]`.

@@ -488,3 +488,27 @@ proptest::proptest! {
         }
     }
 }
+
+/// A chain of articles where only neighbours overlap: single linkage joins all four, majority
+/// linkage stops where a newcomer resembles too few of its group. The index follows the
+/// clusterer's linkage either way.
+#[test]
+fn index_groups_follow_the_linkage_on_a_chain() {
+    let words = |from: usize| (from..from + 100).map(|i| format!("w{i}")).collect::<Vec<_>>();
+    let docs: Vec<String> = [0, 50, 100, 150].iter().map(|&f| words(f).join(" ")).collect();
+    for (linkage, expected) in [
+        (reprint::Linkage::Single, vec![vec![0u64, 1, 2, 3]]),
+        (reprint::Linkage::Majority, vec![vec![0, 1, 2], vec![3]]),
+    ] {
+        let clusterer = reprint::Clusterer::builder().linkage(linkage).build().unwrap();
+        let batch = clusterer.cluster(&docs);
+        let as_ids: Vec<Vec<u64>> =
+            batch.groups().iter().map(|g| g.iter().map(|&i| i as u64).collect()).collect();
+        assert_eq!(as_ids, expected, "{linkage:?}");
+        let mut index = reprint::Index::new(clusterer);
+        for (i, d) in docs.iter().enumerate() {
+            index.insert(i as u64, d);
+        }
+        assert_eq!(index.groups(), expected, "{linkage:?}");
+    }
+}
