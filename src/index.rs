@@ -7,9 +7,8 @@
 //! exactly as `cluster` verifies it (from the shingle sets with [`Verification::Exact`], from the
 //! sketches with [`Verification::Estimate`]). Inserting articles `0, 1, 2, ...` in order
 //! therefore finds the same verified pairs as clustering them in one batch, and
-//! [`Index::groups`], their connected components, gives the groups `cluster` gives with
-//! [`Linkage::Single`](crate::Linkage::Single). `cluster`'s default majority linkage can split
-//! a chain of pairs that the index keeps in one group; on the shipped data the two agree.
+//! [`Index::groups`] joins them with the clusterer's [`Linkage`], giving the
+//! groups `cluster` gives.
 //!
 //! The one difference lies in buckets larger than the bucket cap (see
 //! [`ClustererBuilder::bucket_cap`](crate::ClustererBuilder::bucket_cap)): a batch knows a
@@ -362,12 +361,13 @@ impl Index {
         true
     }
 
-    /// The groups of reprints among the articles in the index: the connected components of
-    /// the verified pairs found so far, each a list of ids in ascending order, ordered by their
-    /// smallest id. Every article is in exactly one group. With ids `0, 1, 2, ...` given in
-    /// insertion order this is [`Clusters::groups`](crate::Clusters::groups) of the same
-    /// articles clustered with [`Linkage::Single`](crate::Linkage::Single) (see the
-    /// [module docs](self) for the one exception).
+    /// The groups of reprints among the articles in the index: the verified pairs found so far,
+    /// joined with the clusterer's [`Linkage`], each group a list of ids in
+    /// ascending order, ordered by their smallest id. Every article is in exactly one group.
+    /// With ids `0, 1, 2, ...` given in insertion order this is
+    /// [`Clusters::groups`](crate::Clusters::groups) of the same articles (see the
+    /// [module docs](self) for the one exception). Computed on each call: with majority
+    /// linkage, a few exact comparisons per verified pair.
     pub fn groups(&self) -> Vec<Vec<u64>> {
         let n = self.ids.len();
         let mut parent: Vec<u32> = (0..n as u32).collect();
