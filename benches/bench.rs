@@ -1,67 +1,102 @@
-//! Per-stage benchmarks over the sample articles the crate ships.
+//! Per-stage benchmarks over the articles the crate ships (`tests/data/wire-dev.jsonl`: 95 real
+//! news pages, 165 KB).
 //!
-//! Each timed loop asserts a known property of its result, so that a broken stage cannot look
-//! fast. Run with `cargo bench`; `cargo run --release --example throughput` prints MB/s on a
-//! larger corpus.
+//! Text stages report bytes per second, the index and `cluster()` articles per second. Each timed
+//! loop asserts a result known beforehand, so that a broken stage cannot look fast. Run with
+//! `cargo bench`; `cargo run --release --example throughput` prints MB/s on a larger corpus.
 
 use std::hint::black_box;
+use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use reprint::{Clusterer, Scheme, Shingles, normalize_into, shingle_hashes};
+use reprint::{Clusterer, Index, Scheme, Shingles, Verification, normalize_into, shingle_hashes};
 
-/// The shipped sample articles, repeated with small edits to make a batch of `n`.
-fn corpus(n: usize) -> Vec<String> {
-    let samples: Vec<String> =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/seeds"))
-            .expect("examples/data/sample.jsonl is part of the crate")
-            .lines()
-            .filter_map(|line| {
-                let start = line.find("\"text\": \"")? + 9;
-                Some(line[start..line.len() - 2].replace("\\n", "\n").replace("\\\"", "\""))
-            })
-            .collect();
-    (0..n).map(|i| format!("{} {i}", samples[i % samples.len()])).collect()
+const DATASET: &str = "wire-dev";
+
+/// The shipped articles.
+fn articles() -> Vec<String> {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/wire-dev.jsonl");
+    std::fs::read_to_string(path)
+        .expect("tests/data/wire-dev.jsonl ships with the crate")
+        .lines()
+        .filter_map(|line| {
+            let value: serde_json::Value = serde_json::from_str(line).ok()?;
+            Some(value["text"].as_str()?.to_string())
+        })
+        .collect()
+}
+
+/// `n` articles: the shipped ones over and over, each copy with a line of its own appended, as
+/// a republisher adds a footer.
+fn batch(n: usize) -> Vec<String> {
+    let docs = articles();
+    (0..n).map(|i| format!("{}\nCopy {i} of the story.", docs[i % docs.len()])).collect()
 }
 
 fn bytes(docs: &[String]) -> u64 {
     docs.iter().map(|d| d.len() as u64).sum()
 }
 
-fn text_stages(c: &mut Criterion) {
-    let docs = corpus(200);
-    let mut g = c.benchmark_group("text");
+/// Normalisation alone (the form the char-shingle stage hashes).
+fn normalise(c: &mut Criterion) {
+    let docs = articles();
+    let mut out = String::new();
+    let expected: usize = docs.iter().map(|d| reprint::normalize(d).len()).sum();
+    let mut g = c.benchmark_group("normalise");
     g.throughput(Throughput::Bytes(bytes(&docs)));
-    g.bench_function(BenchmarkId::new("normalize", "sample"), |b| {
-        let mut out = String::new();
+    g.bench_function(BenchmarkId::new("normalize_into", DATASET), |b| {
         b.iter(|| {
             let mut total = 0;
             for d in &docs {
                 normalize_into(black_box(d), &mut out);
                 total += out.len();
             }
-            assert!(total > 0);
+            assert_eq!(total, expected);
         })
     });
-    g.bench_function(BenchmarkId::new("shingle_words3", "sample"), |b| {
-        b.iter(|| {
-            let n: usize = docs
-                .iter()
-                .map(|d| shingle_hashes(black_box(d), Shingles::Words(3), 0).len())
-                .sum();
-            assert!(n > 0);
-        })
-    });
+    g.finish();
+}
+
+/// Tokenising and hashing shingles, collected into a `Vec` per article.
+fn shingle(c: &mut Criterion) {
+    let docs = articles();
+    let mut g = c.benchmark_group("shingle");
+    g.throughput(Throughput::Bytes(bytes(&docs)));
+    for shingles in [Shingles::Words(3), Shingles::Words(5), Shingles::Chars(5)] {
+        let expected: usize = docs.iter().map(|d| shingle_hashes(d, shingles, 0).len()).sum();
+        let name = match shingles {
+            Shingles::Words(k) => format!("words{k}"),
+            Shingles::Chars(k) => format!("chars{k}"),
+            _ => unreachable!("only the two kinds above are benchmarked"),
+        };
+        g.bench_function(BenchmarkId::new(name, DATASET), |b| {
+            b.iter(|| {
+                let n: usize =
+                    docs.iter().map(|d| shingle_hashes(black_box(d), shingles, 0).len()).sum();
+                assert_eq!(n, expected);
+            })
+        });
+    }
+    g.finish();
+}
+
+/// Raw text to MinHash signature, one article per call.
+fn minhash(c: &mut Criterion) {
+    let docs = articles();
+    let mut g = c.benchmark_group("minhash");
+    g.throughput(Throughput::Bytes(bytes(&docs)));
     for (name, scheme, slots) in [
-        ("minhash_oph_128", Scheme::OnePermutation, 128),
-        ("minhash_oph_256", Scheme::OnePermutation, 256),
-        ("minhash_classic_128", Scheme::Classic, 128),
+        ("default_256", Scheme::OnePermutation, 256),
+        ("oph_128", Scheme::OnePermutation, 128),
+        ("classic_128", Scheme::Classic, 128),
     ] {
         let clusterer = Clusterer::builder().scheme(scheme).slots(slots).build().unwrap();
-        g.bench_function(BenchmarkId::new(name, "sample"), |b| {
+        // Every article of the corpus has text: no signature is empty.
+        g.bench_function(BenchmarkId::new(name, DATASET), |b| {
             b.iter(|| {
                 for d in &docs {
                     let s = clusterer.signature(black_box(d));
-                    assert_eq!(s.slots().len(), slots);
+                    assert!(s.slots().len() == slots && !s.is_empty());
                 }
             })
         });
@@ -69,21 +104,66 @@ fn text_stages(c: &mut Criterion) {
     g.finish();
 }
 
-fn cluster_stage(c: &mut Criterion) {
-    let docs = corpus(2000);
+/// The streaming index: LSH insert (signature, bands, buckets, matches) and query.
+fn index(c: &mut Criterion) {
+    let docs = articles();
+    let articles: Vec<(u64, &str)> =
+        docs.iter().enumerate().map(|(i, d)| (i as u64, &**d)).collect();
+    let mut g = c.benchmark_group("index");
+    g.throughput(Throughput::Elements(docs.len() as u64));
+    for (name, verification) in
+        [("exact", Verification::Exact), ("estimate", Verification::Estimate)]
+    {
+        let clusterer = Clusterer::builder().verification(verification).build().unwrap();
+        let mut full = Index::new(clusterer.clone());
+        full.insert_batch(&articles);
+        let expected_matches: usize = docs.iter().map(|d| full.query(d).len()).sum();
+        g.bench_function(BenchmarkId::new(format!("insert_{name}"), DATASET), |b| {
+            b.iter(|| {
+                let mut index = Index::new(clusterer.clone());
+                for &(id, text) in &articles {
+                    index.insert(id, black_box(text));
+                }
+                assert_eq!(index.len(), docs.len());
+            })
+        });
+        g.bench_function(BenchmarkId::new(format!("query_{name}"), DATASET), |b| {
+            b.iter(|| {
+                // Each article finds itself and its reprints.
+                let n: usize = docs.iter().map(|d| full.query(black_box(d)).len()).sum();
+                assert_eq!(n, expected_matches);
+            })
+        });
+    }
+    g.finish();
+}
+
+/// `cluster()` end to end on a few thousand articles.
+fn cluster(c: &mut Criterion) {
+    let docs = batch(2_000);
     let clusterer = Clusterer::default();
+    let expected = clusterer.cluster(&docs).len();
+    // Copies of one article are reprints of each other: at most one group per shipped article.
+    assert!(expected <= articles().len());
     let mut g = c.benchmark_group("cluster");
     g.sample_size(10);
     g.throughput(Throughput::Elements(docs.len() as u64));
-    g.bench_function(BenchmarkId::new("cluster", "sample_x2000"), |b| {
-        b.iter(|| {
-            let clusters = clusterer.cluster(black_box(&docs));
-            // Every copy of a sample article is a reprint of the others.
-            assert!(clusters.len() < docs.len() / 10);
-        })
+    g.bench_function(BenchmarkId::new("default", "wire-dev_x2000"), |b| {
+        b.iter(|| assert_eq!(clusterer.cluster(black_box(&docs)).len(), expected))
     });
     g.finish();
 }
 
-criterion_group!(benches, text_stages, cluster_stage);
+fn config() -> Criterion {
+    // Short runs: the stages are fast and the corpus small; medians settle within a second.
+    Criterion::default()
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2))
+}
+
+criterion_group! {
+    name = benches;
+    config = config();
+    targets = normalise, shingle, minhash, index, cluster
+}
 criterion_main!(benches);
