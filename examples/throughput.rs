@@ -13,7 +13,7 @@ use std::error::Error;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use reprint::{Clusterer, Index, Shingles, Signature, Verification};
+use reprint::{Banding, Clusterer, Index, Shingles, Signature, Verification};
 
 fn main() -> Result<(), Box<dyn Error>> {
     // Step 1: read the corpus.
@@ -84,29 +84,40 @@ fn main() -> Result<(), Box<dyn Error>> {
         println!("  speed-up on 2 threads: {:.2}x", medians[0] / medians[1]);
     }
 
-    // Step 4: `cluster()` end to end with the defaults, on one thread and on two.
-    println!("cluster() end to end, defaults:");
+    // Step 4: `cluster()` end to end, on one thread and on two: with the defaults, and with the
+    // settings the peer comparison uses (word 5-grams, 128 slots in 16 bands of 8 rows,
+    // threshold 0.7, the estimate as verification: no second pass over the text).
+    let comparable = Clusterer::builder()
+        .shingles(Shingles::Words(5))
+        .slots(128)
+        .banding(Banding { bands: 16, rows: 8 })
+        .threshold(0.7)
+        .verification(Verification::Estimate)
+        .build()?;
     let clusterer = Clusterer::default();
     let before = memory_kb("VmRSS:");
-    let mut groups = 0;
-    #[cfg(feature = "parallel")]
-    for threads in [1, 2] {
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build()?;
-        let time = median_time(repeats.min(5), || {
-            groups = pool.install(|| clusterer.cluster(&docs)).len();
-            assert!(groups > 0 && groups <= docs.len());
-        });
-        report(&format!("{threads} thread(s)"), time);
+    for (name, clusterer) in [("comparable", &comparable), ("defaults", &clusterer)] {
+        println!("cluster() end to end, {name}:");
+        let mut groups = 0;
+        #[cfg(feature = "parallel")]
+        for threads in [1, 2] {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build()?;
+            let time = median_time(repeats.min(5), || {
+                groups = pool.install(|| clusterer.cluster(&docs)).len();
+                assert!(groups > 0 && groups <= docs.len());
+            });
+            report(&format!("{threads} thread(s)"), time);
+        }
+        #[cfg(not(feature = "parallel"))]
+        {
+            let time = median_time(repeats.min(5), || {
+                groups = clusterer.cluster(&docs).len();
+                assert!(groups > 0 && groups <= docs.len());
+            });
+            report("1 thread", time);
+        }
+        println!("  {groups} groups, {} articles joined to an earlier one", docs.len() - groups);
     }
-    #[cfg(not(feature = "parallel"))]
-    {
-        let time = median_time(repeats.min(5), || {
-            groups = clusterer.cluster(&docs).len();
-            assert!(groups > 0 && groups <= docs.len());
-        });
-        report("1 thread", time);
-    }
-    println!("  {groups} groups, {} with reprints", docs.len() - groups);
 
     // Step 5: memory. The peak resident set (VmHWM) covers the corpus and everything above; the
     // growth above the resident set before clustering is the peak working memory of cluster():
