@@ -223,7 +223,10 @@ impl Signer {
         let slots = self.params.slots;
         let mut values = vec![EMPTY; slots].into_boxed_slice();
         let Scratch { text: buf, distinct, filled } = scratch;
-        distinct.reset(text.len() / 5 + 16);
+        // About one shingle per 6 bytes of text: a table at most an eighth full, whose first
+        // probe nearly always finds the key or an empty cell (a fuller one mispredicts more
+        // than clearing the larger table costs).
+        distinct.reset(text.len() / 2 + 16);
         match self.params.scheme {
             Scheme::OnePermutation => {
                 for_each_shingle(text, self.params.shingles, self.params.seed, buf, |h| {
