@@ -41,21 +41,36 @@ pub fn normalize(text: &str) -> String {
 pub fn normalize_into(text: &str, out: &mut String) {
     out.clear();
     let mut sink = Sink { out, pending_space: false };
-    // ASCII is always in NFKC; most non-ASCII news text is too, and the quick check says so
-    // without normalising.
-    if text.is_ascii() || is_nfkc_quick(text.chars()) == IsNormalized::Yes {
-        for c in text.chars() {
-            sink.push_folded(c);
+    // Normalisation never acts across an ASCII separator (NFKC composes nothing across one, and
+    // every other step maps characters one by one), so the runs between separators are
+    // normalised one at a time: ASCII runs only need lower case, and only runs holding a
+    // non-ASCII character take the per-character path.
+    let bytes = text.as_bytes();
+    let mut non_ascii = first_non_ascii(bytes);
+    let mut runs = Runs::new(bytes);
+    while let Some((start, end)) = runs.next() {
+        sink.space();
+        if non_ascii < start {
+            non_ascii = start + first_non_ascii(&bytes[start..]);
         }
-    } else {
-        for c in text.nfkc() {
-            sink.push_folded(c);
+        let run = &text[start..end];
+        if end <= non_ascii {
+            sink.push_ascii(run);
+        } else if is_nfkc_quick(run.chars()) == IsNormalized::Yes {
+            // Most non-ASCII news text is already in NFKC, and the quick check says so without
+            // normalising.
+            for c in run.chars() {
+                sink.push_folded(c);
+            }
+        } else {
+            for c in run.nfkc() {
+                sink.push_folded(c);
+            }
         }
     }
 }
 
-/// Whether the ASCII byte `b` separates tokens: white space and control characters. The shingle
-/// stage splits raw text at the same bytes.
+/// Whether the ASCII byte `b` separates tokens: white space and control characters.
 #[inline]
 fn is_separator_byte(b: u8) -> bool {
     b <= b' ' || b == 0x7f
@@ -79,6 +94,19 @@ impl Sink<'_> {
             self.pending_space = false;
         }
         self.out.push(c);
+    }
+
+    /// Pushes an ASCII run without separators, lower-cased.
+    #[inline]
+    fn push_ascii(&mut self, run: &str) {
+        debug_assert!(run.bytes().all(|b| b.is_ascii() && !is_separator_byte(b)));
+        if self.pending_space {
+            self.out.push(' ');
+            self.pending_space = false;
+        }
+        let at = self.out.len();
+        self.out.push_str(run);
+        self.out[at..].make_ascii_lowercase();
     }
 
     fn push_folded(&mut self, c: char) {
@@ -127,6 +155,120 @@ impl Sink<'_> {
             }
         }
     }
+}
+
+/// The maximal runs of non-separator bytes of a text, in order, as `(start, end)`.
+///
+/// Works 64 bytes at a time: a mask of the separator bytes gives every run start and end of the
+/// block, and they are taken with bit scans.
+pub(crate) struct Runs<'a> {
+    bytes: &'a [u8],
+    /// Offset of the current block.
+    base: usize,
+    /// Run starts and ends (one past the last byte) in the current block not yet taken.
+    starts: u64,
+    ends: u64,
+    /// Start of a run that continues past the current block, or `NONE`.
+    open: usize,
+    /// 1 if the current block ended inside a run.
+    carry: u64,
+}
+
+impl<'a> Runs<'a> {
+    const NONE: usize = usize::MAX;
+
+    pub(crate) fn new(bytes: &'a [u8]) -> Runs<'a> {
+        // An empty first "block" before offset 0: the first call of `next` loads block 0.
+        Runs {
+            bytes,
+            base: 0usize.wrapping_sub(64),
+            starts: 0,
+            ends: 0,
+            open: Self::NONE,
+            carry: 0,
+        }
+    }
+
+    #[inline(always)]
+    pub(crate) fn next(&mut self) -> Option<(usize, usize)> {
+        loop {
+            if self.open != Self::NONE {
+                if self.ends != 0 {
+                    let end = self.base + self.ends.trailing_zeros() as usize;
+                    self.ends &= self.ends - 1;
+                    let start = std::mem::replace(&mut self.open, Self::NONE);
+                    return Some((start, end));
+                }
+            } else if self.starts != 0 {
+                let start = self.base + self.starts.trailing_zeros() as usize;
+                self.starts &= self.starts - 1;
+                if self.ends != 0 {
+                    let end = self.base + self.ends.trailing_zeros() as usize;
+                    self.ends &= self.ends - 1;
+                    return Some((start, end));
+                }
+                // The run goes on into the next block.
+                self.open = start;
+            }
+            self.base = self.base.wrapping_add(64);
+            if self.base >= self.bytes.len() {
+                self.base = self.bytes.len();
+                let start = std::mem::replace(&mut self.open, Self::NONE);
+                return (start != Self::NONE).then_some((start, self.bytes.len()));
+            }
+            let block = &self.bytes[self.base..];
+            let separators = if let Some(block) = block.first_chunk::<64>() {
+                separator_mask(block)
+            } else {
+                // The last, short block: padded with NUL bytes, which are separators.
+                let mut padded = [0u8; 64];
+                padded[..block.len()].copy_from_slice(block);
+                separator_mask(&padded)
+            };
+            let word = !separators;
+            let before = (word << 1) | self.carry;
+            self.starts = word & !before;
+            self.ends = separators & before;
+            self.carry = word >> 63;
+        }
+    }
+}
+
+/// Bit `i` is set when `block[i]` separates tokens: ASCII white space and ASCII control bytes
+/// (`<= b' '` or DEL), as [`normalize`](crate::normalize) treats them. Eight bytes at a time in
+/// a `u64` (SWAR), no byte-by-byte branch.
+#[inline]
+fn separator_mask(block: &[u8; 64]) -> u64 {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let mut mask = 0u64;
+    for (i, chunk) in block.chunks_exact(8).enumerate() {
+        let x = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
+        let low7 = x & !HI;
+        // No sum carries into the next byte: low7 <= 0x7f.
+        let above_space = (low7 + 0x5f * LO) & HI; // low7 >= 0x21
+        let del = (low7 + LO) & HI; // low7 == 0x7f
+        let separator = !x & HI & (!above_space | del);
+        // Gather the eight high bits into one byte, byte j to bit j.
+        let bits = ((separator >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56) & 0xff;
+        mask |= bits << (8 * i);
+    }
+    mask
+}
+
+/// The index of the first non-ASCII byte of `bytes`, or `usize::MAX / 2` (beyond any text, and
+/// safe to add a position to) when there is none. Eight bytes at a time.
+pub(crate) fn first_non_ascii(bytes: &[u8]) -> usize {
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let mut chunks = bytes.chunks_exact(8);
+    for (i, chunk) in chunks.by_ref().enumerate() {
+        let x = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8])) & HI;
+        if x != 0 {
+            return i * 8 + (x.trailing_zeros() / 8) as usize;
+        }
+    }
+    let done = bytes.len() - chunks.remainder().len();
+    chunks.remainder().iter().position(|b| !b.is_ascii()).map_or(usize::MAX / 2, |i| done + i)
 }
 
 /// Characters of scripts that do not put spaces between words.
@@ -184,5 +326,53 @@ mod tests {
     fn empty_and_blank_texts_normalise_to_empty() {
         assert_eq!(normalize(""), "");
         assert_eq!(normalize(" \t\n\u{3000}\u{200B}"), "");
+    }
+
+    #[test]
+    fn separator_mask_marks_white_space_and_controls() {
+        let mut block = [b'a'; 64];
+        for (i, b) in [(0, b' '), (5, b'\t'), (9, 0x7f), (17, 0), (40, 0xc3), (63, b'\n')] {
+            block[i] = b;
+        }
+        assert_eq!(separator_mask(&block), 1 | 1 << 5 | 1 << 9 | 1 << 17 | 1 << 63);
+        let all: Vec<u8> = (0..=255).collect();
+        for chunk in all.chunks(64) {
+            let mask = separator_mask(chunk.try_into().unwrap());
+            for (i, &b) in chunk.iter().enumerate() {
+                let expected = b <= b' ' || b == 0x7f;
+                assert_eq!(mask >> i & 1 == 1, expected, "byte {b:#x}");
+            }
+        }
+    }
+
+    /// The definition, one character at a time over the whole text.
+    fn reference_normalize(text: &str) -> String {
+        let mut out = String::new();
+        let mut sink = Sink { out: &mut out, pending_space: false };
+        if is_nfkc_quick(text.chars()) == IsNormalized::Yes {
+            text.chars().for_each(|c| sink.push_folded(c));
+        } else {
+            text.nfkc().for_each(|c| sink.push_folded(c));
+        }
+        out
+    }
+
+    #[test]
+    fn runs_match_the_reference_at_block_edges() {
+        for text in [
+            "x".repeat(63) + " Ab",
+            "y".repeat(64) + "\u{301} z",
+            " ".repeat(63) + "ÉCOLE" + &"\t".repeat(64) + "c\u{B4}d",
+            "é".repeat(40) + "\u{200B}ﬁ",
+        ] {
+            assert_eq!(normalize(&text), reference_normalize(&text), "{text:?}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn runs_match_the_reference(text in "(\\PC|[ \t\n\u{0}-\u{1f}\u{7f}aA.,-]){0,200}") {
+            proptest::prop_assert_eq!(normalize(&text), reference_normalize(&text));
+        }
     }
 }

@@ -17,7 +17,7 @@
 use xxhash_rust::xxh3::xxh3_64_with_seed;
 
 use crate::error::{Error, Result};
-use crate::normalize::normalize_into;
+use crate::normalize::{Runs, first_non_ascii, normalize_into};
 
 /// The largest shingle size accepted, in tokens or characters.
 pub const MAX_SHINGLE_SIZE: usize = 16;
@@ -223,21 +223,6 @@ const TOKEN_MASKS: [(u64, u64); 17] = {
     masks
 };
 
-/// The index of the first non-ASCII byte of `bytes`, or `usize::MAX / 2` (beyond any text, and
-/// safe to add a position to) when there is none. Eight bytes at a time.
-fn first_non_ascii(bytes: &[u8]) -> usize {
-    const HI: u64 = 0x8080_8080_8080_8080;
-    let mut chunks = bytes.chunks_exact(8);
-    for (i, chunk) in chunks.by_ref().enumerate() {
-        let x = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8])) & HI;
-        if x != 0 {
-            return i * 8 + (x.trailing_zeros() / 8) as usize;
-        }
-    }
-    let done = bytes.len() - chunks.remainder().len();
-    chunks.remainder().iter().position(|b| !b.is_ascii()).map_or(usize::MAX / 2, |i| done + i)
-}
-
 /// Hashes one token to 64 bits. Tokens of up to 16 bytes (nearly all words) are read as one
 /// 128-bit integer and folded by a 64x64 → 128-bit multiply (the core of wyhash): no branch on the length, where xxh3 has one per length class that mispredicts
 /// from word to word. Longer tokens go to xxh3.
@@ -350,105 +335,6 @@ pub(crate) fn for_each_token(
         };
         token(bytes, over);
     }
-}
-
-/// The maximal runs of non-separator bytes of a text, in order, as `(start, end)`.
-///
-/// Works 64 bytes at a time: a mask of the separator bytes gives every run start and end of the
-/// block, and they are taken with bit scans.
-struct Runs<'a> {
-    bytes: &'a [u8],
-    /// Offset of the current block.
-    base: usize,
-    /// Run starts and ends (one past the last byte) in the current block not yet taken.
-    starts: u64,
-    ends: u64,
-    /// Start of a run that continues past the current block, or `NONE`.
-    open: usize,
-    /// 1 if the current block ended inside a run.
-    carry: u64,
-}
-
-impl<'a> Runs<'a> {
-    const NONE: usize = usize::MAX;
-
-    fn new(bytes: &'a [u8]) -> Runs<'a> {
-        // An empty first "block" before offset 0: the first call of `next` loads block 0.
-        Runs {
-            bytes,
-            base: 0usize.wrapping_sub(64),
-            starts: 0,
-            ends: 0,
-            open: Self::NONE,
-            carry: 0,
-        }
-    }
-
-    #[inline(always)]
-    fn next(&mut self) -> Option<(usize, usize)> {
-        loop {
-            if self.open != Self::NONE {
-                if self.ends != 0 {
-                    let end = self.base + self.ends.trailing_zeros() as usize;
-                    self.ends &= self.ends - 1;
-                    let start = std::mem::replace(&mut self.open, Self::NONE);
-                    return Some((start, end));
-                }
-            } else if self.starts != 0 {
-                let start = self.base + self.starts.trailing_zeros() as usize;
-                self.starts &= self.starts - 1;
-                if self.ends != 0 {
-                    let end = self.base + self.ends.trailing_zeros() as usize;
-                    self.ends &= self.ends - 1;
-                    return Some((start, end));
-                }
-                // The run goes on into the next block.
-                self.open = start;
-            }
-            self.base = self.base.wrapping_add(64);
-            if self.base >= self.bytes.len() {
-                self.base = self.bytes.len();
-                let start = std::mem::replace(&mut self.open, Self::NONE);
-                return (start != Self::NONE).then_some((start, self.bytes.len()));
-            }
-            let block = &self.bytes[self.base..];
-            let separators = if let Some(block) = block.first_chunk::<64>() {
-                separator_mask(block)
-            } else {
-                // The last, short block: padded with NUL bytes, which are separators.
-                let mut padded = [0u8; 64];
-                padded[..block.len()].copy_from_slice(block);
-                separator_mask(&padded)
-            };
-            let word = !separators;
-            let before = (word << 1) | self.carry;
-            self.starts = word & !before;
-            self.ends = separators & before;
-            self.carry = word >> 63;
-        }
-    }
-}
-
-/// Bit `i` is set when `block[i]` separates tokens: ASCII white space and ASCII control bytes
-/// (`<= b' '` or DEL), as [`normalize`](crate::normalize) treats them. Eight bytes at a time in
-/// a `u64` (SWAR), no byte-by-byte branch.
-#[inline]
-fn separator_mask(block: &[u8; 64]) -> u64 {
-    const LO: u64 = 0x0101_0101_0101_0101;
-    const HI: u64 = 0x8080_8080_8080_8080;
-    let mut mask = 0u64;
-    for (i, chunk) in block.chunks_exact(8).enumerate() {
-        let x = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
-        let low7 = x & !HI;
-        // No sum carries into the next byte: low7 <= 0x7f.
-        let above_space = (low7 + 0x5f * LO) & HI; // low7 >= 0x21
-        let del = (low7 + LO) & HI; // low7 == 0x7f
-        let separator = !x & HI & (!above_space | del);
-        // Gather the eight high bits into one byte, byte j to bit j.
-        let bits = ((separator >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56) & 0xff;
-        mask |= bits << (8 * i);
-    }
-    mask
 }
 
 /// The first and last alphanumeric bytes of an ASCII token: trimming the punctuation and symbols
@@ -604,23 +490,6 @@ mod tests {
         hashes.sort_unstable();
         hashes.dedup();
         assert_eq!(hashes.len(), n);
-    }
-
-    #[test]
-    fn separator_mask_marks_white_space_and_controls() {
-        let mut block = [b'a'; 64];
-        for (i, b) in [(0, b' '), (5, b'\t'), (9, 0x7f), (17, 0), (40, 0xc3), (63, b'\n')] {
-            block[i] = b;
-        }
-        assert_eq!(separator_mask(&block), 1 | 1 << 5 | 1 << 9 | 1 << 17 | 1 << 63);
-        let all: Vec<u8> = (0..=255).collect();
-        for chunk in all.chunks(64) {
-            let mask = separator_mask(chunk.try_into().unwrap());
-            for (i, &b) in chunk.iter().enumerate() {
-                let expected = b <= b' ' || b == 0x7f;
-                assert_eq!(mask >> i & 1 == 1, expected, "byte {b:#x}");
-            }
-        }
     }
 
     proptest::proptest! {
