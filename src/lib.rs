@@ -82,6 +82,8 @@
 //! - M. Charikar. *Similarity estimation techniques from rounding algorithms.* STOC 2002.
 //! - G. S. Manku, A. Jain, A. Das Sarma. *Detecting near-duplicates for web crawling.* WWW 2007.
 //! - A. Shrivastava. *Optimal densification for fast and accurate minwise hashing.* ICML 2017.
+//! - T. Mai, A. Rao, M. Kapilevich, R. Rossi, Y. Abbasi-Yadkori, R. Sinha. *On densification for
+//!   minwise hashing.* UAI 2020.
 //! - J. Leskovec, A. Rajaraman, J. Ullman. *Mining of Massive Datasets*, chapter 3.
 
 #![deny(missing_docs)]

@@ -272,7 +272,7 @@ pub(crate) fn first_non_ascii(bytes: &[u8]) -> usize {
 }
 
 /// Characters of scripts that do not put spaces between words.
-fn is_unspaced_script(c: char) -> bool {
+pub(crate) fn is_unspaced_script(c: char) -> bool {
     matches!(c,
         '\u{0E00}'..='\u{0EFF}'       // Thai, Lao
         | '\u{1000}'..='\u{109F}'     // Myanmar

@@ -17,7 +17,7 @@
 use xxhash_rust::xxh3::xxh3_64_with_seed;
 
 use crate::error::{Error, Result};
-use crate::normalize::{Runs, first_non_ascii, normalize_into};
+use crate::normalize::{Runs, first_non_ascii, is_unspaced_script, normalize_into};
 
 /// The largest shingle size accepted, in tokens or characters.
 pub const MAX_SHINGLE_SIZE: usize = 16;
@@ -112,6 +112,7 @@ pub(crate) fn for_each_shingle(
         Shingles::Words(k) => word_shingles(text, k, seed, scratch, emit),
         Shingles::Chars(k) => {
             normalize_into(text, scratch);
+            join_unspaced(scratch);
             char_shingles(scratch, k, seed, emit);
         }
     }
@@ -352,6 +353,25 @@ fn trim_ascii(token: &[u8]) -> Option<(usize, usize)> {
     Some((first, last))
 }
 
+/// Removes the spaces that normalisation sets around each character of a script written
+/// without spaces (there so that word shingles see one token per character): character
+/// shingles must see `東京は`, not `東 京 は`, or a k-gram would hold only about k/2 characters.
+fn join_unspaced(text: &mut String) {
+    if text.is_ascii() {
+        return;
+    }
+    let chars: Vec<char> = text.chars().collect();
+    let unspaced = |i: Option<&char>| i.is_some_and(|&c| is_unspaced_script(c));
+    let mut joined = String::with_capacity(text.len());
+    for (i, &c) in chars.iter().enumerate() {
+        let beside_unspaced = i > 0 && unspaced(chars.get(i - 1)) || unspaced(chars.get(i + 1));
+        if c != ' ' || !beside_unspaced {
+            joined.push(c);
+        }
+    }
+    *text = joined;
+}
+
 fn char_shingles(text: &str, k: usize, seed: u64, mut emit: impl FnMut(u64)) {
     // Byte offsets of the last k character starts, as a ring.
     let mut starts = [0usize; MAX_SHINGLE_SIZE];
@@ -420,6 +440,16 @@ mod tests {
         let spans = ["ab ", "b c", " cd"];
         let expected: Vec<u64> = spans.iter().map(|s| xxh3_64_with_seed(s.as_bytes(), 1)).collect();
         assert_eq!(got, expected);
+    }
+
+    #[test]
+    fn char_shingles_of_unspaced_scripts_see_no_spaces() {
+        let spans = ["東京", "京は", "は晴", "晴れ"];
+        let expected: Vec<u64> = spans.iter().map(|s| xxh3_64_with_seed(s.as_bytes(), 3)).collect();
+        assert_eq!(shingle_hashes("東京は晴れ。", Shingles::Chars(2), 3), expected);
+        // Spaces between words of spaced scripts stay.
+        let latin = shingle_hashes("ab cd", Shingles::Chars(3), 3);
+        assert_eq!(latin[0], xxh3_64_with_seed(b"ab ", 3));
     }
 
     #[test]
