@@ -195,7 +195,7 @@ impl Clusterer {
                                     sb.shingle_count(),
                                 );
                                 let sigma = (j * (1.0 - j) / slots).sqrt();
-                                sa.jaccard_unchecked(sb) >= j - 5.0 * sigma
+                                sa.jaccard_unchecked(sb) >= j - 4.0 * sigma
                             })
                             .collect()
                     }

@@ -64,7 +64,7 @@ pub enum Linkage {
 pub enum Verification {
     /// Compute the similarity exactly from the two articles' shingle hash sets, which are
     /// rebuilt (only for articles that have a candidate) and dropped after use. Pairs whose
-    /// signature estimate lies more than five standard errors below the threshold are rejected
+    /// signature estimate lies more than four standard errors below the threshold are rejected
     /// without it. The default: near a low threshold, a 256-slot estimate's standard error
     /// (about 0.023 at similarity 0.16) is as wide as the gap between reprints and different
     /// stories on the same event.

@@ -773,7 +773,7 @@ impl Index {
         let similarity = if exact {
             let j = jaccard_threshold(threshold, measure, a.count, b.count);
             let sigma = (j * (1.0 - j) / config.slots as f64).sqrt();
-            if j_est < j - 5.0 * sigma {
+            if j_est < j - 4.0 * sigma {
                 return None;
             }
             exact_similarity(a.set, b.set, measure)
