@@ -388,6 +388,26 @@ fn plot(rows: &[Row], sets: &[(PathBuf, Vec<Article>)]) -> Result<String, Box<dy
         }
         writeln!(
             svg,
+            r##"<text x="{}" y="{}" fill="#777">default 0.16</text>"##,
+            x(0.16) + 4.0,
+            y(0.03)
+        )?;
+        writeln!(
+            svg,
+            r#"<text x="{}" y="{}" text-anchor="middle">threshold</text>"#,
+            x(0.3),
+            h - 12.0
+        )?;
+        writeln!(
+            svg,
+            r#"<text x="{}" y="{}" text-anchor="middle" transform="rotate(-90 {} {})">ARI</text>"#,
+            x0 + 14.0,
+            y(0.5),
+            x0 + 14.0,
+            y(0.5)
+        )?;
+        writeln!(
+            svg,
             r##"<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="#999" stroke-dasharray="4"/>"##,
             x(0.16),
             y(0.0),
