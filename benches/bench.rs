@@ -9,7 +9,9 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use reprint::{Clusterer, Index, Scheme, Shingles, Verification, normalize_into, shingle_hashes};
+use reprint::{
+    Clusterer, Index, Scheme, Shingles, SignatureKind, Verification, normalize_into, shingle_hashes,
+};
 
 const DATASET: &str = "wire-dev";
 
@@ -104,6 +106,23 @@ fn minhash(c: &mut Criterion) {
     g.finish();
 }
 
+/// Raw text to 64-bit SimHash fingerprint, one article per call.
+fn simhash(c: &mut Criterion) {
+    let docs = articles();
+    let clusterer = Clusterer::default();
+    let expected: Vec<u64> = docs.iter().map(|d| clusterer.fingerprint(d).bits()).collect();
+    let mut g = c.benchmark_group("simhash");
+    g.throughput(Throughput::Bytes(bytes(&docs)));
+    g.bench_function(BenchmarkId::new("fingerprint_words3", DATASET), |b| {
+        b.iter(|| {
+            for (d, &bits) in docs.iter().zip(&expected) {
+                assert_eq!(clusterer.fingerprint(black_box(d)).bits(), bits);
+            }
+        })
+    });
+    g.finish();
+}
+
 /// The streaming index: LSH insert (signature, bands, buckets, matches) and query.
 fn index(c: &mut Criterion) {
     let docs = articles();
@@ -151,6 +170,11 @@ fn cluster(c: &mut Criterion) {
     g.bench_function(BenchmarkId::new("default", "wire-dev_x2000"), |b| {
         b.iter(|| assert_eq!(clusterer.cluster(black_box(&docs)).len(), expected))
     });
+    let simhash = Clusterer::builder().signature(SignatureKind::SimHash).build().unwrap();
+    let expected_simhash = simhash.cluster(&docs).len();
+    g.bench_function(BenchmarkId::new("simhash", "wire-dev_x2000"), |b| {
+        b.iter(|| assert_eq!(simhash.cluster(black_box(&docs)).len(), expected_simhash))
+    });
     g.finish();
 }
 
@@ -164,6 +188,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = normalise, shingle, minhash, index, cluster
+    targets = normalise, shingle, minhash, simhash, index, cluster
 }
 criterion_main!(benches);

@@ -65,6 +65,16 @@ fn main() -> Result<(), Box<dyn Error>> {
         report(name, time);
     }
 
+    // SimHash: raw text to a 64-bit fingerprint over the default word 3-grams.
+    let clusterer = Clusterer::default();
+    let time = median_time(repeats, || {
+        let set: usize =
+            docs.iter().map(|d| clusterer.fingerprint(d).bits().count_ones() as usize).sum();
+        assert!(set > 0);
+    });
+    println!("raw text -> SimHash fingerprint, one thread, one article per call:");
+    report("64 bits, word 3-grams", time);
+
     // Step 3: the same work as a batch (`Clusterer::signatures`) on local rayon pools of one and
     // two threads. The ratio is the parallel speed-up.
     #[cfg(feature = "parallel")]
