@@ -128,6 +128,10 @@ const _: () = {
     assert_send_sync::<Clusters>();
     assert_send_sync::<Signature>();
     assert_send_sync::<Error>();
+    assert_send_sync::<Index>();
+    assert_send_sync::<Fingerprint>();
+    assert_send_sync::<HammingTables>();
+    assert_send_sync::<Config>();
 };
 
 // The README's code is tested with the crate's docs.
