@@ -230,23 +230,21 @@ impl Signer {
         distinct.reset(text.len() / 5 + 16);
         match self.params.scheme {
             Scheme::OnePermutation => {
-                for_each_shingle(text, self.params.shingles, self.params.seed, buf, |h| {
-                    distinct.insert(h);
-                    // High 32 bits choose the slot (multiply-shift range reduction), low 32
-                    // bits are the value; EMPTY is reserved, so the top value folds onto the one
-                    // below it (a bias of 2^-32).
-                    let slot = (((h >> 32) * slots as u64) >> 32) as usize;
-                    let value = (h as u32).min(EMPTY - 1);
-                    // Unconditional store: whether a shingle lowers its slot is a coin toss
-                    // that a branch would mispredict.
-                    values[slot] = values[slot].min(value);
-                });
+                let sink = OnePermutationSink {
+                    distinct: std::mem::take(distinct),
+                    slots: slots as u64,
+                    values,
+                };
+                let sink =
+                    for_each_shingle(text, self.params.shingles, self.params.seed, buf, sink);
+                *distinct = sink.distinct;
+                values = sink.values;
                 if distinct.count() > 0 && values.contains(&EMPTY) {
                     densify(&mut values, filled, self.params.seed);
                 }
             }
             Scheme::Classic => {
-                for_each_shingle(text, self.params.shingles, self.params.seed, buf, |h| {
+                let _ = for_each_shingle(text, self.params.shingles, self.params.seed, buf, |h| {
                     if distinct.insert(h) {
                         for (v, &(a, b)) in values.iter_mut().zip(&self.permutations) {
                             let x = ((a.wrapping_mul(h).wrapping_add(b)) >> 32) as u32;
@@ -260,6 +258,31 @@ impl Signer {
             params: self.params,
             shingle_count: u32::try_from(distinct.count()).unwrap_or(u32::MAX),
             slots: values,
+        }
+    }
+}
+
+/// One-permutation hashing of a stream of shingle hashes, counting the distinct ones. Owns its
+/// state, so that the tokenizer's loop keeps it in registers.
+struct OnePermutationSink {
+    distinct: DistinctCounter,
+    slots: u64,
+    values: Box<[u32]>,
+}
+
+impl crate::shingle::Sink for OnePermutationSink {
+    #[inline(always)]
+    fn shingle(&mut self, h: u64) {
+        self.distinct.insert(h);
+        // High 32 bits choose the slot (multiply-shift range reduction), low 32 bits are the
+        // value; EMPTY is reserved, so the top value folds onto the one below it (a bias of
+        // 2^-32).
+        let slot = (((h >> 32) * self.slots) >> 32) as usize;
+        let value = (h as u32).min(EMPTY - 1);
+        // Unconditional store: whether a shingle lowers its slot is a coin toss that a branch
+        // would mispredict.
+        if let Some(v) = self.values.get_mut(slot) {
+            *v = (*v).min(value);
         }
     }
 }
@@ -342,8 +365,25 @@ impl DistinctCounter {
             self.grow();
         }
         let mask = self.table.len() - 1;
-        let mut i = (key as usize) & mask;
+        let i = (key as usize) & mask;
+        let cell = self.table[i];
+        // The table is at most a quarter full: the first cell nearly always holds the key or
+        // nothing. Both cases take one path, with no branch on which of the two it was.
+        if (cell == key) | (cell == 0) {
+            self.table[i] = key;
+            let new = cell == 0;
+            self.count += usize::from(new);
+            return new;
+        }
+        self.insert_probing(key, i)
+    }
+
+    /// Inserts `key`, whose first cell `i` holds another key.
+    #[inline(never)]
+    fn insert_probing(&mut self, key: u32, mut i: usize) -> bool {
+        let mask = self.table.len() - 1;
         loop {
+            i = (i + 1) & mask;
             let cell = self.table[i];
             if cell == key {
                 return false;
@@ -353,7 +393,6 @@ impl DistinctCounter {
                 self.count += 1;
                 return true;
             }
-            i = (i + 1) & mask;
         }
     }
 
