@@ -40,8 +40,7 @@ fn truth_file_agrees_with_the_expected_groups() {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/seeds/truth.tsv"),
     )
     .unwrap();
-    let stories: Vec<&str> =
-        truth.lines().skip(1).map(|l| l.split('\t').nth(1).unwrap()).collect();
+    let stories: Vec<&str> = truth.lines().skip(1).map(|l| l.split('\t').nth(1).unwrap()).collect();
     assert_eq!(stories, ["A", "A", "A", "B", "C"]);
 }
 
