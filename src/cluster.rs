@@ -223,7 +223,9 @@ impl Clusterer {
     /// The sorted, distinct shingle hashes of `text`.
     pub(crate) fn shingle_set(&self, text: &str, scratch: &mut String) -> Vec<u64> {
         let mut set = Vec::new();
-        for_each_shingle(text, self.config.shingles, self.config.seed, scratch, |h| set.push(h));
+        let _ = for_each_shingle(text, self.config.shingles, self.config.seed, scratch, |h| {
+            set.push(h)
+        });
         set.sort_unstable();
         set.dedup();
         set

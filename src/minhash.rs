@@ -230,23 +230,24 @@ impl Signer {
         distinct.reset(text.len() / 5 + 16);
         match self.params.scheme {
             Scheme::OnePermutation => {
-                for_each_shingle(text, self.params.shingles, self.params.seed, buf, |h| {
-                    distinct.insert(h);
-                    // High 32 bits choose the slot (multiply-shift range reduction), low 32
-                    // bits are the value; EMPTY is reserved, so the top value folds onto the one
-                    // below it (a bias of 2^-32).
-                    let slot = (((h >> 32) * slots as u64) >> 32) as usize;
-                    let value = (h as u32).min(EMPTY - 1);
-                    // Unconditional store: whether a shingle lowers its slot is a coin toss
-                    // that a branch would mispredict.
-                    values[slot] = values[slot].min(value);
-                });
+                let sink = OnePermutationSink {
+                    distinct: std::mem::take(distinct),
+                    collided: [0; COLLIDED],
+                    collided_len: 0,
+                    slots: slots as u64,
+                    values,
+                };
+                let mut sink =
+                    for_each_shingle(text, self.params.shingles, self.params.seed, buf, sink);
+                sink.insert_collided();
+                *distinct = sink.distinct;
+                values = sink.values;
                 if distinct.count() > 0 && values.contains(&EMPTY) {
                     densify(&mut values, filled, self.params.seed);
                 }
             }
             Scheme::Classic => {
-                for_each_shingle(text, self.params.shingles, self.params.seed, buf, |h| {
+                let _ = for_each_shingle(text, self.params.shingles, self.params.seed, buf, |h| {
                     if distinct.insert(h) {
                         for (v, &(a, b)) in values.iter_mut().zip(&self.permutations) {
                             let x = ((a.wrapping_mul(h).wrapping_add(b)) >> 32) as u32;
@@ -260,6 +261,71 @@ impl Signer {
             params: self.params,
             shingle_count: u32::try_from(distinct.count()).unwrap_or(u32::MAX),
             slots: values,
+        }
+    }
+}
+
+/// One-permutation hashing of a stream of shingle hashes, counting the distinct ones. Owns its
+/// state, so that the tokenizer's loop keeps it in registers.
+struct OnePermutationSink {
+    distinct: DistinctCounter,
+    /// Keys whose first cell in `distinct` held another key, not yet inserted.
+    collided: [u32; COLLIDED],
+    collided_len: usize,
+    slots: u64,
+    values: Box<[u32]>,
+}
+
+/// How many colliding keys wait before they are inserted.
+const COLLIDED: usize = 64;
+
+impl OnePermutationSink {
+    /// Inserts the keys set aside by [`Self::shingle`] with the probing insert.
+    #[inline(never)]
+    fn insert_collided(&mut self) {
+        for &key in &self.collided[..self.collided_len] {
+            self.distinct.insert_key(key);
+        }
+        self.collided_len = 0;
+    }
+}
+
+impl crate::shingle::Sink for OnePermutationSink {
+    #[inline(always)]
+    fn shingle(&mut self, h: u64) {
+        // The distinct count with no branch on the table's content: the key goes to its first
+        // cell when that cell is empty or holds it already (nearly always: the table is at most
+        // a quarter full), and is set aside for a probing insert otherwise. A branch on the cell
+        // waited for the whole hash chain and mispredicted on every collision. Keys set aside
+        // are inserted before the count is read, so the count is exact.
+        let distinct = &mut self.distinct;
+        if (distinct.count + self.collided_len) * 4 >= distinct.table.len() {
+            self.insert_collided();
+            self.distinct.grow_if_full();
+        }
+        let distinct = &mut self.distinct;
+        let key = DistinctCounter::key(h);
+        let i = (key as usize) & (distinct.table.len() - 1);
+        if let Some(cell) = distinct.table.get_mut(i) {
+            let free = *cell == 0;
+            let fits = free | (*cell == key);
+            *cell = if fits { key } else { *cell };
+            distinct.count += usize::from(free);
+            self.collided[self.collided_len % COLLIDED] = key;
+            self.collided_len += usize::from(!fits);
+            if self.collided_len == COLLIDED {
+                self.insert_collided();
+            }
+        }
+        // High 32 bits choose the slot (multiply-shift range reduction), low 32 bits are the
+        // value; EMPTY is reserved, so the top value folds onto the one below it (a bias of
+        // 2^-32).
+        let slot = (((h >> 32) * self.slots) >> 32) as usize;
+        let value = (h as u32).min(EMPTY - 1);
+        // Unconditional store: whether a shingle lowers its slot is a coin toss that a branch
+        // would mispredict.
+        if let Some(v) = self.values.get_mut(slot) {
+            *v = (*v).min(value);
         }
     }
 }
@@ -332,8 +398,22 @@ impl DistinctCounter {
     /// Inserts `h`; returns whether it was new.
     #[inline]
     pub(crate) fn insert(&mut self, h: u64) -> bool {
-        // Zero marks an empty cell; a key of 0 is stored as 1.
-        self.insert_key(((h >> 32) as u32).max(1))
+        self.insert_key(Self::key(h))
+    }
+
+    /// The key stored for `h`: its upper 32 bits. Zero marks an empty cell; a key of 0 is
+    /// stored as 1.
+    #[inline]
+    fn key(h: u64) -> u32 {
+        ((h >> 32) as u32).max(1)
+    }
+
+    /// Grows the table if it is a quarter full.
+    #[inline]
+    fn grow_if_full(&mut self) {
+        if self.count * 4 >= self.table.len() {
+            self.grow();
+        }
     }
 
     #[inline]
@@ -342,8 +422,25 @@ impl DistinctCounter {
             self.grow();
         }
         let mask = self.table.len() - 1;
-        let mut i = (key as usize) & mask;
+        let i = (key as usize) & mask;
+        let cell = self.table[i];
+        // The table is at most a quarter full: the first cell nearly always holds the key or
+        // nothing. Both cases take one path, with no branch on which of the two it was.
+        if (cell == key) | (cell == 0) {
+            self.table[i] = key;
+            let new = cell == 0;
+            self.count += usize::from(new);
+            return new;
+        }
+        self.insert_probing(key, i)
+    }
+
+    /// Inserts `key`, whose first cell `i` holds another key.
+    #[inline(never)]
+    fn insert_probing(&mut self, key: u32, mut i: usize) -> bool {
+        let mask = self.table.len() - 1;
         loop {
+            i = (i + 1) & mask;
             let cell = self.table[i];
             if cell == key {
                 return false;
@@ -353,7 +450,6 @@ impl DistinctCounter {
                 self.count += 1;
                 return true;
             }
-            i = (i + 1) & mask;
         }
     }
 
@@ -405,6 +501,25 @@ mod tests {
             c.insert(mix64(h));
         }
         assert_eq!(c.count(), 10_000);
+    }
+
+    #[test]
+    fn one_permutation_counts_exactly_through_collisions_and_growth() {
+        let s = signer(Scheme::OnePermutation, Shingles::Words(1), 64);
+        let keys = |text: &str| {
+            let hashes = crate::shingle_hashes(text, Shingles::Words(1), 42);
+            let keys: std::collections::HashSet<u32> =
+                hashes.iter().map(|&h| DistinctCounter::key(h)).collect();
+            keys.len()
+        };
+        // Thousands of distinct words and repeats: first-cell collisions are set aside and
+        // inserted in batches.
+        let words: String = (0..6000).map(|i| format!("w{i} w{} ", i % 97)).collect();
+        assert_eq!(sign(&s, &words).shingle_count(), keys(&words));
+        // One token per three bytes: more keys than the table is first sized for, so it grows.
+        let cjk: String = (0x4E00u32..0x4E00 + 5000).filter_map(char::from_u32).collect();
+        assert_eq!(sign(&s, &cjk).shingle_count(), keys(&cjk));
+        assert_eq!(keys(&cjk), 5000);
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! A shingle is a run of `k` consecutive tokens (word shingles) or characters (character
 //! shingles) of the normalised text. Shingles are never materialised: each token is hashed once
 //! with xxh3, and a word k-gram's hash combines the k token hashes (a multiply-add over fixed odd
-//! constants, then a 64-bit finaliser). This costs a few multiplications per token instead of
+//! constants, then one folded 64x64 → 128-bit multiply). This costs a few multiplications per token instead of
 //! hashing every k-token span again, and it allocates nothing per token or shingle.
 //!
 //! Tokens are found on the raw text, not on a normalised copy. Normalisation only changes what
@@ -93,27 +93,46 @@ impl std::fmt::Display for Shingles {
 pub fn shingle_hashes(text: &str, shingles: Shingles, seed: u64) -> Vec<u64> {
     let mut out = Vec::new();
     let mut scratch = String::new();
-    for_each_shingle(text, shingles, seed, &mut scratch, |h| out.push(h));
+    let _ = for_each_shingle(text, shingles, seed, &mut scratch, |h| out.push(h));
     out
 }
 
-/// Calls `emit` with the hash of every shingle of `text`, using `scratch` for the normalised text.
+/// What receives the shingle hashes of a text: any `FnMut(u64)`, or a type of its own.
+pub(crate) trait Sink {
+    fn shingle(&mut self, h: u64);
+}
+
+impl<F: FnMut(u64)> Sink for F {
+    #[inline(always)]
+    fn shingle(&mut self, h: u64) {
+        self(h)
+    }
+}
+
+/// Gives `sink` the hash of every shingle of `text`, using `scratch` for the normalised text,
+/// and hands `sink` back.
+///
+/// The sink is taken and returned by value: its state is then a local of the tokenizer's loop,
+/// which the compiler keeps in registers, where state behind a reference is loaded and stored
+/// again for every shingle.
 ///
 /// `shingles` must have passed [`Shingles::validate`].
-pub(crate) fn for_each_shingle(
+#[inline(always)]
+pub(crate) fn for_each_shingle<S: Sink>(
     text: &str,
     shingles: Shingles,
     seed: u64,
     scratch: &mut String,
-    emit: impl FnMut(u64),
-) {
+    mut sink: S,
+) -> S {
     debug_assert!(shingles.validate().is_ok());
     match shingles {
-        Shingles::Words(k) => word_shingles(text, k, seed, scratch, emit),
+        Shingles::Words(k) => word_shingles(text, k, seed, scratch, sink),
         Shingles::Chars(k) => {
             normalize_into(text, scratch);
             join_unspaced(scratch);
-            char_shingles(scratch, k, seed, emit);
+            char_shingles(scratch, k, seed, |h| sink.shingle(h));
+            sink
         }
     }
 }
@@ -148,60 +167,77 @@ pub(crate) fn mix64(mut h: u64) -> u64 {
     h ^ (h >> 33)
 }
 
+/// The multiplier of the k-gram finaliser.
+const FOLD_MULTIPLIER: u64 = 0x2D35_8DCC_AA6C_78A5;
+
+/// A k-gram's hash: the token hashes times their position multipliers, summed, then folded by
+/// one 64x64 → 128-bit multiply (the high half XOR the low half, as wyhash and aHash finish).
+///
+/// Why the fold and not [`mix64`]: it is one multiply deep where `mix64` is two multiplies and
+/// three shift-XORs deep, and this chain sits between every token and the distinct-count probe
+/// and slot update that depend on it. Every output bit still depends on every input bit: the
+/// high half of the product depends on all 64 bits of the sum, and is XORed into every bit of
+/// the low half, so a signature's slot (high bits) and value (low bits) both see the whole sum.
 #[inline]
 fn combine(window: &[u64]) -> u64 {
     let mut acc = 0u64;
     for (t, m) in window.iter().zip(POSITION_MULTIPLIERS.iter()) {
         acc = acc.wrapping_add(t.wrapping_mul(*m));
     }
-    mix64(acc)
+    let product = u128::from(acc) * u128::from(FOLD_MULTIPLIER);
+    (product as u64) ^ ((product >> 64) as u64)
 }
 
-fn word_shingles(text: &str, k: usize, seed: u64, scratch: &mut String, emit: impl FnMut(u64)) {
+#[inline(always)]
+fn word_shingles<S: Sink>(text: &str, k: usize, seed: u64, scratch: &mut String, emit: S) -> S {
     // Common sizes get a window of constant length: the shift and the combine unroll.
     match k {
-        1 => word_kgrams::<1>(text, k, seed, scratch, emit),
-        2 => word_kgrams::<2>(text, k, seed, scratch, emit),
-        3 => word_kgrams::<3>(text, k, seed, scratch, emit),
-        4 => word_kgrams::<4>(text, k, seed, scratch, emit),
-        5 => word_kgrams::<5>(text, k, seed, scratch, emit),
-        _ => word_kgrams::<MAX_SHINGLE_SIZE>(text, k, seed, scratch, emit),
+        1 => word_kgrams::<1, S>(text, k, seed, scratch, emit),
+        2 => word_kgrams::<2, S>(text, k, seed, scratch, emit),
+        3 => word_kgrams::<3, S>(text, k, seed, scratch, emit),
+        4 => word_kgrams::<4, S>(text, k, seed, scratch, emit),
+        5 => word_kgrams::<5, S>(text, k, seed, scratch, emit),
+        _ => word_kgrams::<MAX_SHINGLE_SIZE, S>(text, k, seed, scratch, emit),
     }
 }
 
 /// Word k-grams with a window of `K` token hashes; `k` is used only when `K` is
 /// [`MAX_SHINGLE_SIZE`], the window for every size without a constant of its own.
-#[inline]
-fn word_kgrams<const K: usize>(
+#[inline(always)]
+fn word_kgrams<const K: usize, S: Sink>(
     text: &str,
     k: usize,
     seed: u64,
     scratch: &mut String,
-    mut emit: impl FnMut(u64),
-) {
+    mut emit: S,
+) -> S {
     let k = if K < MAX_SHINGLE_SIZE { K } else { k };
     debug_assert!((1..=K).contains(&k));
     let keys = TokenKeys::new(seed);
-    // The last k token hashes, oldest first. Shifting the whole fixed-size array costs a few
-    // register or vector moves, less than a shift of variable length.
+    // The last K token hashes, oldest first; the newest is always at the end. Shifting the
+    // whole fixed-size array with no index that depends on the token count keeps it in
+    // registers: a window in memory made every token wait on a store forwarding that fails.
     let mut window = [0u64; K];
     let mut tokens = 0usize;
     for_each_token(text, scratch, |token, over| {
         let h = keys.hash(token, over);
-        if tokens < k {
-            window[tokens] = h;
-        } else {
-            window.copy_within(1.., 0);
-            window[k - 1] = h;
-        }
+        window = std::array::from_fn(|i| if i + 1 < K { window[i + 1] } else { h });
         tokens += 1;
         if tokens >= k {
-            emit(combine(&window[..k]));
+            emit.shingle(combine(&window[K - k..]));
         }
     });
     if (1..k).contains(&tokens) {
-        emit(combine(&window[..tokens]));
+        emit.shingle(combine_last(window, tokens));
     }
+    emit
+}
+
+/// The combined hash of the last `n` token hashes of `window`. Takes a copy, so that indexing
+/// it by a variable leaves the loop's window free to live in registers.
+#[inline(never)]
+fn combine_last<const K: usize>(window: [u64; K], n: usize) -> u64 {
+    combine(&window[K - n..])
 }
 
 /// The masks that keep the first `len` bytes of a 16-byte little-endian read, as (low, high)
@@ -270,7 +306,7 @@ impl TokenKeys {
         let a = (value as u64 & low_mask) ^ self.low;
         let b = ((value >> 64) as u64 & high_mask) ^ self.high ^ len as u64;
         let product = u128::from(a) * u128::from(b);
-        // No finaliser here: k-gram hashes pass through `mix64` after `combine`.
+        // No finaliser here: k-gram hashes are folded by `combine`.
         (product as u64) ^ ((product >> 64) as u64) ^ a.rotate_left(32)
     }
 }
@@ -279,6 +315,7 @@ impl TokenKeys {
 /// of [`normalize`](crate::normalize)`(text)`, trimmed of non-alphanumeric characters at both
 /// ends, those left empty dropped. `over` starts with the token and may run past it (at least
 /// 16 bytes when it can). `scratch` receives a lower-cased copy of `text`.
+#[inline(always)]
 pub(crate) fn for_each_token(
     text: &str,
     scratch: &mut String,
@@ -320,7 +357,8 @@ pub(crate) fn for_each_token(
             if end <= non_ascii {
                 let run = &lower[start..end];
                 // Most words start and end with a letter or digit: two table look-ups.
-                if run[0].is_ascii_alphanumeric() && run[run.len() - 1].is_ascii_alphanumeric() {
+                if ALPHANUMERIC[usize::from(run[0])] & ALPHANUMERIC[usize::from(run[run.len() - 1])]
+                {
                     (run, &padded[start..])
                 } else if let Some((first, last)) = trim_ascii(run) {
                     (&run[first..=last], &padded[start + first..])
@@ -337,6 +375,18 @@ pub(crate) fn for_each_token(
         token(bytes, over);
     }
 }
+
+/// Whether each byte is an ASCII letter or digit: one load and no branch, where
+/// `is_ascii_alphanumeric` compiles to two range tests with a branch each.
+const ALPHANUMERIC: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = (b as u8).is_ascii_alphanumeric();
+        b += 1;
+    }
+    table
+};
 
 /// The first and last alphanumeric bytes of an ASCII token: trimming the punctuation and symbols
 /// at its ends makes `"said,"` into `said`, `(AP)` into `ap`, `3.5%` into `3.5`; `None` when

@@ -168,7 +168,7 @@ impl Fingerprinter {
                 *lane = 0;
             }
         };
-        for_each_shingle(text, self.params.shingles, self.params.seed, buf, |h| {
+        let _ = for_each_shingle(text, self.params.shingles, self.params.seed, buf, |h| {
             distinct.insert(h);
             let bytes = h.to_le_bytes();
             for (lane, &b) in lanes.iter_mut().zip(bytes.iter()) {
