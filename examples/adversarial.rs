@@ -24,6 +24,11 @@ use std::time::Instant;
 
 use reprint::Clusterer;
 
+#[path = "../tests/common/mod.rs"]
+mod text;
+
+use text::article;
+
 fn main() -> Result<(), Box<dyn Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if let [scenario, n] = args.as_slice() {
@@ -150,55 +155,4 @@ fn peak_resident_mb() -> Option<f64> {
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb / 1024.0)
-}
-
-/// SplitMix64, for deterministic text.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (((self.next() >> 32) * n as u64) >> 32) as usize
-    }
-}
-
-const WORDS: &str = "the of and to in said on for was with that by at from after before police \
-    city council government minister president election vote budget tax school hospital river \
-    storm flood fire court judge trial company shares market bank rates prices oil gas energy \
-    power plant workers union strike talks deal agreement border troops army war peace leaders \
-    summit week month year monday tuesday friday morning night two three four hundred thousand \
-    million people residents officials spokesman report study scientists research data water \
-    food farmers crops rain heat record team match season coach players fans stadium goal win \
-    loss new old large small local national foreign public private early late last next first \
-    second final announced reported confirmed denied warned expected planned opened closed rose \
-    fell grew cut raised signed rejected approved moved left arrived bridge road train airport \
-    flight ship port harbour village region province state capital street building museum";
-
-/// `words` words of English-like text in sentences of 6 to 17 words.
-fn article(seed: u64, words: usize) -> String {
-    let vocabulary: Vec<&str> = WORDS.split_ascii_whitespace().collect();
-    let mut rng = Rng(seed);
-    let mut text = String::with_capacity(words * 7);
-    let mut left_in_sentence = 0;
-    for _ in 0..words {
-        if left_in_sentence == 0 {
-            if !text.is_empty() {
-                text.push_str(". ");
-            }
-            left_in_sentence = 6 + rng.below(12);
-        } else {
-            text.push(' ');
-        }
-        text.push_str(vocabulary[rng.below(vocabulary.len())]);
-        left_in_sentence -= 1;
-    }
-    text.push('.');
-    text
 }

@@ -1,32 +1,10 @@
 //! The output depends only on the input and the settings: not on the number of threads, not on
 //! the run.
 
+mod common;
+
+use common::{Rng, WORDS};
 use reprint::{Clusterer, Clusters, Scheme, Shingles, Similarity, Verification};
-
-/// SplitMix64: a tiny seeded generator, so the corpus is the same on every run.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (((self.next() >> 32) * n as u64) >> 32) as usize
-    }
-}
-
-const WORDS: &str = "the of and to in said on for was with that by at from after before police \
-    city council government minister president election vote budget school hospital river \
-    storm flood fire court judge company shares market bank prices oil energy workers union \
-    strike talks deal border troops peace leaders summit week month year monday friday \
-    morning night two three hundred thousand people residents officials report study water \
-    food farmers rain heat record team match season coach players new old local national \
-    announced reported confirmed warned expected opened closed rose fell signed approved";
 
 /// About 250 articles: 180 stories, a third of them reprinted one to three times with a header, a footer and
 /// a few words changed, some truncated; reprints are shuffled among the originals.
