@@ -9,12 +9,13 @@
 //!
 //! The pipeline has one module per stage, and data flows one way:
 //!
-//! 1. [`normalize`](mod@normalize): NFKC, lower case, typographic punctuation folded, white space collapsed;
+//! 1. [`normalize`](mod@normalize): NFKC, lower case, typographic punctuation folded, white
+//!    space collapsed;
 //! 2. [`shingle`]: word (or character) k-grams, each hashed to 64 bits without allocating;
 //! 3. [`minhash`]: a fixed-size MinHash [`Signature`] per article;
 //! 4. [`lsh`]: signatures cut into bands; articles sharing a band become candidate pairs;
-//! 5. [`cluster`](mod@cluster): candidates verified against the similarity threshold, then joined into
-//!    groups, strongest pairs first; by default a pair joins two groups only when most pairs
+//! 5. [`cluster`](mod@cluster): candidates verified against the similarity threshold, then
+//!    joined into groups, strongest pairs first; by default a pair joins two groups only when most pairs
 //!    between them pass too (see [`Linkage`]), so chains of weak links do not grow giant groups.
 //!
 //! [`Index`] runs the same stages on articles as they arrive: insert one, get the earlier

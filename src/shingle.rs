@@ -2,9 +2,10 @@
 //!
 //! A shingle is a run of `k` consecutive tokens (word shingles) or characters (character
 //! shingles) of the normalised text. Shingles are never materialised: each token is hashed once
-//! with xxh3, and a word k-gram's hash combines the k token hashes (a multiply-add over fixed odd
-//! constants, then one folded 64x64 → 128-bit multiply). This costs a few multiplications per token instead of
-//! hashing every k-token span again, and it allocates nothing per token or shingle.
+//! (one folded multiply for tokens of up to 16 bytes, xxh3 for longer ones), and a word k-gram's
+//! hash combines the k token hashes (a multiply-add over fixed odd constants, then one folded
+//! 64x64 → 128-bit multiply). This costs a few multiplications per token instead of hashing
+//! every k-token span again, and it allocates nothing per token or shingle.
 //!
 //! Tokens are found on the raw text, not on a normalised copy. Normalisation only changes what
 //! lies between two ASCII separators (white space and control bytes): NFKC never composes
@@ -261,8 +262,9 @@ const TOKEN_MASKS: [(u64, u64); 17] = {
 };
 
 /// Hashes one token to 64 bits. Tokens of up to 16 bytes (nearly all words) are read as one
-/// 128-bit integer and folded by a 64x64 → 128-bit multiply (the core of wyhash): no branch on the length, where xxh3 has one per length class that mispredicts
-/// from word to word. Longer tokens go to xxh3.
+/// 128-bit integer and folded by a 64x64 → 128-bit multiply (the core of wyhash): no branch on
+/// the length, where xxh3 has one per length class that mispredicts from word to word. Longer
+/// tokens go to xxh3.
 struct TokenKeys {
     seed: u64,
     low: u64,
