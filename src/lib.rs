@@ -15,8 +15,9 @@
 //! 3. [`minhash`]: a fixed-size MinHash [`Signature`] per article;
 //! 4. [`lsh`]: signatures cut into bands; articles sharing a band become candidate pairs;
 //! 5. [`cluster`](mod@cluster): candidates verified against the similarity threshold, then
-//!    joined into groups, strongest pairs first; by default a pair joins two groups only when most pairs
-//!    between them pass too (see [`Linkage`]), so chains of weak links do not grow giant groups.
+//!    joined into groups, strongest pairs first; by default a pair joins two groups only when
+//!    most pairs between them pass too (see [`Linkage`]), so chains of weak links do not grow
+//!    giant groups.
 //!
 //! [`Index`] runs the same stages on articles as they arrive: insert one, get the earlier
 //! articles it reprints; remove, save and load.
