@@ -62,6 +62,14 @@ impl Clusterer {
         &self.signer
     }
 
+    pub(crate) fn fingerprinter(&self) -> &Fingerprinter {
+        &self.fingerprinter
+    }
+
+    pub(crate) fn tables(&self) -> &HammingTables {
+        &self.tables
+    }
+
     pub(crate) fn from_config(config: Config) -> Clusterer {
         debug_assert!(config.validate().is_ok());
         let signer = Signer::new(SignatureParams {

@@ -75,9 +75,7 @@ use crate::error::{Error, Result};
 use crate::lsh::Banding;
 use crate::minhash::{Scheme, Scratch, containment_from_jaccard, jaccard_of_slots};
 use crate::shingle::Shingles;
-use crate::simhash::{
-    FingerprintParams, FingerprintScratch, Fingerprinter, HammingTables, hamming,
-};
+use crate::simhash::{FingerprintScratch, hamming};
 
 /// The version of the format [`Index::save`] writes and [`Index::load`] reads.
 pub const FORMAT_VERSION: u32 = 1;
@@ -155,7 +153,7 @@ enum Family {
     MinHash(Banding),
     /// Keys are the fingerprint's bits under each permuted table's mask; candidates must then
     /// lie within `max_distance` bits.
-    SimHash { fingerprinter: Fingerprinter, masks: Vec<u64>, max_distance: u32 },
+    SimHash { masks: Vec<u64>, max_distance: u32 },
 }
 
 impl Family {
@@ -228,10 +226,8 @@ impl Index {
         let (family, width) = match config.signature {
             SignatureKind::MinHash => (Family::MinHash(clusterer.banding()), config.slots),
             SignatureKind::SimHash => {
-                let tables = HammingTables::new(config.simhash_distance);
-                let params = FingerprintParams { shingles: config.shingles, seed: config.seed };
+                let tables = clusterer.tables();
                 let family = Family::SimHash {
-                    fingerprinter: Fingerprinter::new(params),
                     masks: tables.masks().to_vec(),
                     max_distance: tables.max_distance(),
                 };
@@ -638,8 +634,9 @@ impl Index {
                 let signature = self.clusterer.signer().sign(text, &mut buffers.scratch);
                 (signature.slots().to_vec(), signature.shingle_count())
             }
-            Family::SimHash { fingerprinter, .. } => {
-                let fingerprint = fingerprinter.fingerprint(text, &mut buffers.fingerprint);
+            Family::SimHash { .. } => {
+                let fingerprint =
+                    self.clusterer.fingerprinter().fingerprint(text, &mut buffers.fingerprint);
                 let bits = fingerprint.bits();
                 (vec![bits as u32, (bits >> 32) as u32], fingerprint.shingle_count())
             }
