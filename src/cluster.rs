@@ -167,48 +167,34 @@ impl Clusterer {
     ) -> (Vec<Pair>, Judge<'a>) {
         let threshold = self.config.threshold;
         let measure = self.config.similarity;
-        let pair =
-            |(a, b): (u32, u32), similarity: f64| Pair { a: a as usize, b: b as usize, similarity };
-        match (self.config.verification, sketches) {
+        // Pairs far below the threshold by the signature estimate skip the exact comparison.
+        let plausible = |candidates: Vec<(u32, u32)>| -> Vec<(u32, u32)> {
+            let Sketches::MinHash(sigs) = sketches else { return candidates };
+            let slots = self.config.slots as f64;
+            candidates
+                .into_iter()
+                .filter(|&(a, b)| {
+                    let (sa, sb) = (&sigs[a as usize], &sigs[b as usize]);
+                    let j = jaccard_threshold(
+                        threshold,
+                        measure,
+                        sa.shingle_count(),
+                        sb.shingle_count(),
+                    );
+                    let sigma = (j * (1.0 - j) / slots).sqrt();
+                    sa.jaccard_unchecked(sb) >= j - 4.0 * sigma
+                })
+                .collect()
+        };
+        let (candidates, judge) = match (self.config.verification, sketches) {
             (Verification::Estimate, Sketches::MinHash(sigs)) => {
-                let judge = Judge::MinHash { sigs, measure, threshold };
-                let pairs = candidates
-                    .into_iter()
-                    .map(|(a, b)| pair((a, b), judge.similarity(a as usize, b as usize)))
-                    .filter(|p| p.similarity >= threshold)
-                    .collect();
-                (pairs, judge)
+                (candidates, Judge::MinHash { sigs, measure, threshold })
             }
-            // Being within the search distance is the test.
             (Verification::Estimate, Sketches::SimHash(fps)) => {
-                let judge = Judge::SimHash { fps, max_distance: self.tables.max_distance() };
-                let pairs = candidates
-                    .into_iter()
-                    .map(|(a, b)| pair((a, b), judge.similarity(a as usize, b as usize)))
-                    .collect();
-                (pairs, judge)
+                (candidates, Judge::SimHash { fps, max_distance: self.tables.max_distance() })
             }
             (Verification::Exact, _) => {
-                let plausible: Vec<(u32, u32)> = match sketches {
-                    Sketches::MinHash(sigs) => {
-                        let slots = self.config.slots as f64;
-                        candidates
-                            .into_iter()
-                            .filter(|&(a, b)| {
-                                let (sa, sb) = (&sigs[a as usize], &sigs[b as usize]);
-                                let j = jaccard_threshold(
-                                    threshold,
-                                    measure,
-                                    sa.shingle_count(),
-                                    sb.shingle_count(),
-                                );
-                                let sigma = (j * (1.0 - j) / slots).sqrt();
-                                sa.jaccard_unchecked(sb) >= j - 4.0 * sigma
-                            })
-                            .collect()
-                    }
-                    Sketches::SimHash(_) => candidates,
-                };
+                let plausible = plausible(candidates);
                 let mut needed = vec![false; docs.len()];
                 for &(a, b) in &plausible {
                     needed[a as usize] = true;
@@ -217,15 +203,19 @@ impl Clusterer {
                 let sets: Vec<Vec<u64>> = par_map(docs, |i, text, scratch: &mut String| {
                     if needed[i] { self.shingle_set(text.as_ref(), scratch) } else { Vec::new() }
                 });
-                let judge = Judge::Exact { sets, measure, threshold };
-                let pairs = plausible
-                    .into_iter()
-                    .map(|(a, b)| pair((a, b), judge.similarity(a as usize, b as usize)))
-                    .filter(|p| p.similarity >= threshold)
-                    .collect();
-                (pairs, judge)
+                (plausible, Judge::Exact { sets, measure, threshold })
             }
-        }
+        };
+        let pairs = candidates
+            .into_iter()
+            .map(|(a, b)| Pair {
+                a: a as usize,
+                b: b as usize,
+                similarity: judge.similarity(a as usize, b as usize),
+            })
+            .filter(|p| judge.keeps(p.similarity))
+            .collect();
+        (pairs, judge)
     }
 
     /// The sorted, distinct shingle hashes of `text`.
@@ -324,6 +314,17 @@ impl Judge<'_> {
             Judge::SimHash { fps, .. } => {
                 1.0 - f64::from(simhash::hamming(fps[a].bits(), fps[b].bits())) / 64.0
             }
+        }
+    }
+
+    /// Whether a candidate with this similarity passes. SimHash candidates were already
+    /// filtered by distance (`1 - distance / 64` is reported, not compared).
+    fn keeps(&self, similarity: f64) -> bool {
+        match self {
+            Judge::Exact { threshold, .. } | Judge::MinHash { threshold, .. } => {
+                similarity >= *threshold
+            }
+            Judge::SimHash { .. } => true,
         }
     }
 
