@@ -108,8 +108,8 @@ pub struct Match {
 ///
 /// Memory per article: its sketch (a MinHash signature of 4 bytes per slot, or an 8-byte SimHash
 /// fingerprint), with exact verification its shingle hashes (8 bytes per distinct shingle), and
-/// about 26 bytes per LSH band (or SimHash table) for the buckets. [`Index::memory_bytes`] gives
-/// the total.
+/// about 15 bytes per LSH band (or SimHash table) for the buckets, more for bands whose bucket
+/// it shares with other articles. [`Index::memory_bytes`] gives the total.
 #[derive(Clone)]
 pub struct Index {
     clusterer: Clusterer,
@@ -810,7 +810,7 @@ fn sort_matches(matches: &mut [Match]) {
     matches.sort_unstable_by(|x, y| y.similarity.total_cmp(&x.similarity).then(x.id.cmp(&y.id)));
 }
 
-fn fixed_map<V>(salt: u64) -> HashMap<u64, V, RandomState> {
+fn fixed_map<K, V>(salt: u64) -> HashMap<K, V, RandomState> {
     // Fixed seeds: nothing the index returns depends on them, but fixed seeds keep runs
     // reproducible down to their memory layout.
     HashMap::with_hasher(RandomState::with_seeds(
@@ -821,25 +821,30 @@ fn fixed_map<V>(salt: u64) -> HashMap<u64, V, RandomState> {
     ))
 }
 
-/// Approximate heap size of a hash table of `(u64, V)`: one control byte and one entry per
+/// Approximate heap size of a hash table of `(K, V)`: one control byte and one entry per
 /// bucket, with at most 7/8 of the buckets in use.
-fn map_bytes<V>(map: &HashMap<u64, V, RandomState>) -> usize {
+fn map_bytes<K, V>(map: &HashMap<K, V, RandomState>) -> usize {
     let cap = map.capacity();
     if cap == 0 {
         return 0;
     }
     let buckets = if cap < 8 { cap + 1 } else { (cap * 8 / 7).next_power_of_two() };
-    buckets * (std::mem::size_of::<(u64, V)>() + 1) + 16
+    buckets * (std::mem::size_of::<(K, V)>() + 1) + 16
 }
 
 /// The LSH buckets: per band, band key to members in insertion order.
 ///
 /// Most buckets hold one article, so a bucket is stored as a single `u32`: the member's slot,
 /// or (top bit set) the index of a list in `lists` when it has several. That keeps a bucket at
-/// one 16-byte table entry instead of a table entry plus a heap-allocated vector.
+/// one table entry instead of a table entry plus a heap-allocated vector.
+///
+/// The table keys are the band keys folded to 32 bits ([`bucket_key`]): an 8-byte entry where
+/// the full key took 16, which halves the index's largest part. Two different band keys then
+/// share a bucket with probability 2⁻³² per pair and band; the extra candidate is verified like
+/// any other, so it can only add a pair that passes verification.
 #[derive(Clone)]
 struct Buckets {
-    bands: Vec<HashMap<u64, u32, RandomState>>,
+    bands: Vec<HashMap<u32, u32, RandomState>>,
     lists: Vec<Vec<u32>>,
     free: Vec<u32>,
 }
@@ -860,7 +865,7 @@ impl Buckets {
     /// most `cap`; beyond that only the first and the last (the new article's predecessor), so
     /// that the cost per insertion stays bounded.
     fn candidates(&self, band: usize, key: u64, cap: usize, out: &mut Vec<u32>) {
-        if let Some(&v) = self.bands[band].get(&key) {
+        if let Some(&v) = self.bands[band].get(&bucket_key(key)) {
             if v & LIST == 0 {
                 out.push(v);
             } else {
@@ -873,7 +878,7 @@ impl Buckets {
     fn add(&mut self, band: usize, key: u64, slot: u32, cap: usize, out: &mut Vec<u32>) {
         debug_assert!(slot < LIST);
         let Buckets { bands, lists, free } = self;
-        match bands[band].entry(key) {
+        match bands[band].entry(bucket_key(key)) {
             Entry::Vacant(e) => {
                 e.insert(slot);
             }
@@ -904,7 +909,7 @@ impl Buckets {
 
     fn remove(&mut self, band: usize, key: u64, slot: u32) {
         let Buckets { bands, lists, free } = self;
-        let Entry::Occupied(mut e) = bands[band].entry(key) else {
+        let Entry::Occupied(mut e) = bands[band].entry(bucket_key(key)) else {
             debug_assert!(false, "a live article is in each of its buckets");
             return;
         };
@@ -932,6 +937,13 @@ impl Buckets {
             + self.lists.iter().map(|l| l.capacity() * 4).sum::<usize>()
             + self.free.capacity() * 4
     }
+}
+
+/// A band key folded to the 32 bits a bucket table stores: the high half of a product with an
+/// odd constant, which depends on every bit of the key (SimHash table keys are raw fingerprint
+/// bits, not hashes).
+fn bucket_key(key: u64) -> u32 {
+    (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) as u32
 }
 
 fn push_members(members: &[u32], cap: usize, out: &mut Vec<u32>) {
