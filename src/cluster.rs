@@ -2,7 +2,7 @@
 
 pub(crate) use crate::config::Linkage;
 use crate::config::{ClustererBuilder, Config, SignatureKind, Similarity, Verification};
-use crate::lsh::{Banding, candidate_pairs};
+use crate::lsh::{Banding, candidate_pairs, sort_by_top_bits};
 use crate::minhash::{Scratch, Signature, SignatureParams, Signer, containment_from_jaccard};
 use crate::shingle::for_each_shingle;
 use crate::simhash::{
@@ -120,7 +120,7 @@ impl Clusterer {
 
     /// The exact similarity of two articles in the configured measure, from their shingle sets.
     pub fn similarity(&self, a: &str, b: &str) -> f64 {
-        let mut scratch = String::new();
+        let mut scratch = SetScratch::default();
         let a = self.shingle_set(a, &mut scratch);
         let b = self.shingle_set(b, &mut scratch);
         exact_similarity(&a, &b, self.config.similarity)
@@ -193,7 +193,7 @@ impl Clusterer {
                     needed[a as usize] = true;
                     needed[b as usize] = true;
                 }
-                let sets: Vec<Vec<u64>> = par_map(docs, |i, text, scratch: &mut String| {
+                let sets: Vec<Vec<u64>> = par_map(docs, |i, text, scratch: &mut SetScratch| {
                     if needed[i] { self.shingle_set(text.as_ref(), scratch) } else { Vec::new() }
                 });
                 (plausible, Judge::Exact { sets, measure, threshold })
@@ -208,14 +208,40 @@ impl Clusterer {
     }
 
     /// The sorted, distinct shingle hashes of `text`.
-    pub(crate) fn shingle_set(&self, text: &str, scratch: &mut String) -> Vec<u64> {
-        let mut set = Vec::new();
-        let _ = for_each_shingle(text, self.config.shingles, self.config.seed, scratch, |h| {
-            set.push(h)
-        });
-        set.sort_unstable();
+    pub(crate) fn shingle_set(&self, text: &str, scratch: &mut SetScratch) -> Vec<u64> {
+        let SetScratch { text: buf, hashes, counts } = scratch;
+        hashes.clear();
+        let Collect(hashes) = for_each_shingle(
+            text,
+            self.config.shingles,
+            self.config.seed,
+            buf,
+            Collect(std::mem::take(hashes)),
+        );
+        let mut set = Vec::with_capacity(hashes.len());
+        sort_by_top_bits(&hashes, |&h| h, counts, &mut set);
         set.dedup();
+        scratch.hashes = hashes;
         set
+    }
+}
+
+/// Reusable buffers for [`Clusterer::shingle_set`], one per thread.
+#[derive(Default)]
+pub(crate) struct SetScratch {
+    text: String,
+    hashes: Vec<u64>,
+    counts: Vec<usize>,
+}
+
+/// Collects shingle hashes. It owns its vector, so that the tokenizer's loop keeps it in
+/// registers (see [`for_each_shingle`]).
+struct Collect(Vec<u64>);
+
+impl crate::shingle::Sink for Collect {
+    #[inline(always)]
+    fn shingle(&mut self, h: u64) {
+        self.0.push(h);
     }
 }
 
