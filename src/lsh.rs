@@ -215,10 +215,10 @@ fn sorted_distinct_pairs(chunks: &[Vec<(u32, u32)>], n: usize) -> Vec<(u32, u32)
 ///
 /// One counting pass on the keys' top bits, with about as many buckets as items, leaves each
 /// item a few places at most from where it belongs, and an insertion sort finishes the job in
-/// linear time: about twice as fast as a comparison sort of the whole. A bucket holds many items
-/// only when keys share their top bits (repeated shingles, articles that share a band, or text
-/// made to collide); the insertion sort's work grows with the square of the largest bucket, so
-/// past [`MAX_BUCKET`] the items are sorted by comparison instead: never quadratic.
+/// linear time: about twice as fast as a comparison sort of the whole. Equal items (repeated
+/// shingles, articles that share a band) cost the insertion sort nothing, but keys made to share
+/// their top bits would make it quadratic, so once it has moved items [`MOVES_PER_ITEM`] places
+/// per item on average, a comparison sort finishes instead.
 pub(crate) fn sort_by_top_bits<T: Copy + Ord + Default>(
     items: &[T],
     key: impl Fn(&T) -> u64,
@@ -244,17 +244,10 @@ pub(crate) fn sort_by_top_bits<T: Copy + Ord + Default>(
     for x in items {
         counts[bucket(x) + 1] += 1;
     }
-    let mut largest = 0;
     for b in 1..counts.len() {
-        largest = largest.max(counts[b]);
         counts[b] += counts[b - 1];
     }
     out.resize(n, T::default());
-    if largest > MAX_BUCKET {
-        out.copy_from_slice(items);
-        out.sort_unstable();
-        return;
-    }
     // counts[b] is where bucket b starts; each item moves it on.
     for x in items {
         let at = &mut counts[bucket(x)];
@@ -262,6 +255,7 @@ pub(crate) fn sort_by_top_bits<T: Copy + Ord + Default>(
         *at += 1;
     }
     // Items are in bucket order; each moves back past at most its bucket's other items.
+    let mut budget = MOVES_PER_ITEM * n;
     for i in 1..n {
         let x = out[i];
         let mut j = i;
@@ -270,11 +264,17 @@ pub(crate) fn sort_by_top_bits<T: Copy + Ord + Default>(
             j -= 1;
         }
         out[j] = x;
+        budget = budget.saturating_sub(i - j);
+        if budget == 0 {
+            out.sort_unstable();
+            return;
+        }
     }
 }
 
-/// The largest bucket [`sort_by_top_bits`] finishes by insertion.
-const MAX_BUCKET: usize = 32;
+/// The insertion sort's budget in [`sort_by_top_bits`]: uniform keys need well under one move
+/// per item.
+const MOVES_PER_ITEM: usize = 4;
 
 /// The pairs one bucket contributes; members are in ascending index order.
 pub(crate) fn bucket_pairs(bucket: &[(u64, u32)], cap: usize, pairs: &mut Vec<(u32, u32)>) {
