@@ -170,13 +170,27 @@ impl Clusterer {
         // Pairs far below the threshold by the signature estimate skip the exact comparison.
         let plausible = |candidates: Vec<(u32, u32)>| -> Vec<(u32, u32)> {
             let Sketches::MinHash(sigs) = sketches else { return candidates };
-            let slots = self.config.slots as f64;
+            let slots = self.config.slots;
+            // The low byte of every slot, article after article: 256 bytes an article, which
+            // stay in the cache where the signatures (four times the size) do not. Equal slots
+            // have equal low bytes, so the share of equal bytes bounds the estimate from above,
+            // and a pair whose bound is already too low is rejected without reading the
+            // signatures; the few others get the estimate itself. The decision is the same.
+            let low_bytes: Vec<u8> =
+                sigs.iter().flat_map(|s| s.slots().iter().map(|&v| v as u8)).collect();
+            debug_assert_eq!(low_bytes.len(), sigs.len() * slots);
+            let bytes_of = |i: usize| &low_bytes[i * slots..(i + 1) * slots];
             par_filter_map(&candidates, |&(a, b)| {
                 let (sa, sb) = (&sigs[a as usize], &sigs[b as usize]);
                 let j =
                     jaccard_threshold(threshold, measure, sa.shingle_count(), sb.shingle_count());
-                let sigma = (j * (1.0 - j) / slots).sqrt();
-                (estimated_jaccard(sa, sb) >= j - 4.0 * sigma).then_some((a, b))
+                let sigma = (j * (1.0 - j) / slots as f64).sqrt();
+                let lowest = j - 4.0 * sigma;
+                let upper = equal_bytes(bytes_of(a as usize), bytes_of(b as usize));
+                if upper as f64 / (slots as f64) < lowest {
+                    return None;
+                }
+                (estimated_jaccard(sa, sb) >= lowest).then_some((a, b))
             })
         };
         let (candidates, judge) = match (self.config.verification, sketches) {
@@ -284,6 +298,24 @@ fn estimated_jaccard(a: &Signature, b: &Signature) -> f64 {
     }
     let equal = lanes.iter().map(|&n| n as usize).sum::<usize>() + tail;
     equal as f64 / x.len() as f64
+}
+
+/// The number of places where `x` and `y` hold equal bytes, counted in lanes (see
+/// [`estimated_jaccard`]). A lane counts at most `x.len() / 16` bytes: `u16` lanes hold the
+/// count for any number of slots up to [`MAX_SLOTS`](crate::MAX_SLOTS).
+fn equal_bytes(x: &[u8], y: &[u8]) -> usize {
+    const LANES: usize = 16;
+    debug_assert_eq!(x.len(), y.len());
+    debug_assert!(x.len() / LANES <= usize::from(u16::MAX));
+    let mut lanes = [0u16; LANES];
+    let (xs, ys) = (x.chunks_exact(LANES), y.chunks_exact(LANES));
+    let tail = xs.remainder().iter().zip(ys.remainder()).filter(|(u, v)| u == v).count();
+    for (u, v) in xs.zip(ys) {
+        for l in 0..LANES {
+            lanes[l] += u16::from(u[l] == v[l]);
+        }
+    }
+    lanes.iter().map(|&n| usize::from(n)).sum::<usize>() + tail
 }
 
 /// Exact similarity of two sorted, distinct hash sets. Empty sets are similar to nothing.
@@ -653,6 +685,19 @@ mod tests {
             let (sa, sb) = (clusterer.signature(&a), clusterer.signature(&b));
             proptest::prop_assert_eq!(estimated_jaccard(&sa, &sb), sa.jaccard_unchecked(&sb));
         }
+    }
+
+    #[test]
+    fn equal_bytes_counts_lanes_and_tail() {
+        let x: Vec<u8> = (0..40).collect();
+        let mut y = x.clone();
+        assert_eq!(equal_bytes(&x, &y), 40);
+        // Two changes in the lanes, one in the tail of 8.
+        y[3] = 200;
+        y[20] = 201;
+        y[35] = 202;
+        assert_eq!(equal_bytes(&x, &y), 37);
+        assert_eq!(equal_bytes(&[], &[]), 0);
     }
 
     #[test]
