@@ -2,7 +2,7 @@
 
 pub(crate) use crate::config::Linkage;
 use crate::config::{ClustererBuilder, Config, SignatureKind, Similarity, Verification};
-use crate::lsh::{Banding, candidate_pairs};
+use crate::lsh::{Banding, candidate_pairs, sort_by_top_bits};
 use crate::minhash::{Scratch, Signature, SignatureParams, Signer, containment_from_jaccard};
 use crate::shingle::for_each_shingle;
 use crate::simhash::{
@@ -120,7 +120,7 @@ impl Clusterer {
 
     /// The exact similarity of two articles in the configured measure, from their shingle sets.
     pub fn similarity(&self, a: &str, b: &str) -> f64 {
-        let mut scratch = String::new();
+        let mut scratch = SetScratch::default();
         let a = self.shingle_set(a, &mut scratch);
         let b = self.shingle_set(b, &mut scratch);
         exact_similarity(&a, &b, self.config.similarity)
@@ -170,21 +170,28 @@ impl Clusterer {
         // Pairs far below the threshold by the signature estimate skip the exact comparison.
         let plausible = |candidates: Vec<(u32, u32)>| -> Vec<(u32, u32)> {
             let Sketches::MinHash(sigs) = sketches else { return candidates };
-            let slots = self.config.slots as f64;
-            candidates
-                .into_iter()
-                .filter(|&(a, b)| {
-                    let (sa, sb) = (&sigs[a as usize], &sigs[b as usize]);
-                    let j = jaccard_threshold(
-                        threshold,
-                        measure,
-                        sa.shingle_count(),
-                        sb.shingle_count(),
-                    );
-                    let sigma = (j * (1.0 - j) / slots).sqrt();
-                    sa.jaccard_unchecked(sb) >= j - 4.0 * sigma
-                })
-                .collect()
+            let slots = self.config.slots;
+            // The low byte of every slot, article after article: 256 bytes an article, which
+            // stay in the cache where the signatures (four times the size) do not. Equal slots
+            // have equal low bytes, so the share of equal bytes bounds the estimate from above,
+            // and a pair whose bound is already too low is rejected without reading the
+            // signatures; the few others get the estimate itself. The decision is the same.
+            let low_bytes: Vec<u8> =
+                sigs.iter().flat_map(|s| s.slots().iter().map(|&v| v as u8)).collect();
+            debug_assert_eq!(low_bytes.len(), sigs.len() * slots);
+            let bytes_of = |i: usize| &low_bytes[i * slots..(i + 1) * slots];
+            par_filter_map(&candidates, |&(a, b)| {
+                let (sa, sb) = (&sigs[a as usize], &sigs[b as usize]);
+                let j =
+                    jaccard_threshold(threshold, measure, sa.shingle_count(), sb.shingle_count());
+                let sigma = (j * (1.0 - j) / slots as f64).sqrt();
+                let lowest = j - 4.0 * sigma;
+                let upper = equal_bytes(bytes_of(a as usize), bytes_of(b as usize));
+                if upper as f64 / (slots as f64) < lowest {
+                    return None;
+                }
+                (estimated_jaccard(sa, sb) >= lowest).then_some((a, b))
+            })
         };
         let (candidates, judge) = match (self.config.verification, sketches) {
             (Verification::Estimate, Sketches::MinHash(sigs)) => {
@@ -200,33 +207,55 @@ impl Clusterer {
                     needed[a as usize] = true;
                     needed[b as usize] = true;
                 }
-                let sets: Vec<Vec<u64>> = par_map(docs, |i, text, scratch: &mut String| {
+                let sets: Vec<Vec<u64>> = par_map(docs, |i, text, scratch: &mut SetScratch| {
                     if needed[i] { self.shingle_set(text.as_ref(), scratch) } else { Vec::new() }
                 });
                 (plausible, Judge::Exact { sets, measure, threshold })
             }
         };
-        let pairs = candidates
-            .into_iter()
-            .map(|(a, b)| Pair {
-                a: a as usize,
-                b: b as usize,
-                similarity: judge.similarity(a as usize, b as usize),
-            })
-            .filter(|p| judge.keeps(p.similarity))
-            .collect();
+        let pairs = par_filter_map(&candidates, |&(a, b)| {
+            let (a, b) = (a as usize, b as usize);
+            let similarity = judge.similarity(a, b);
+            judge.keeps(similarity).then_some(Pair { a, b, similarity })
+        });
         (pairs, judge)
     }
 
     /// The sorted, distinct shingle hashes of `text`.
-    pub(crate) fn shingle_set(&self, text: &str, scratch: &mut String) -> Vec<u64> {
-        let mut set = Vec::new();
-        let _ = for_each_shingle(text, self.config.shingles, self.config.seed, scratch, |h| {
-            set.push(h)
-        });
-        set.sort_unstable();
+    pub(crate) fn shingle_set(&self, text: &str, scratch: &mut SetScratch) -> Vec<u64> {
+        let SetScratch { text: buf, hashes, counts } = scratch;
+        hashes.clear();
+        let Collect(hashes) = for_each_shingle(
+            text,
+            self.config.shingles,
+            self.config.seed,
+            buf,
+            Collect(std::mem::take(hashes)),
+        );
+        let mut set = Vec::with_capacity(hashes.len());
+        sort_by_top_bits(&hashes, |&h| h, counts, &mut set);
         set.dedup();
+        scratch.hashes = hashes;
         set
+    }
+}
+
+/// Reusable buffers for [`Clusterer::shingle_set`], one per thread.
+#[derive(Default)]
+pub(crate) struct SetScratch {
+    text: String,
+    hashes: Vec<u64>,
+    counts: Vec<usize>,
+}
+
+/// Collects shingle hashes. It owns its vector, so that the tokenizer's loop keeps it in
+/// registers (see [`for_each_shingle`]).
+struct Collect(Vec<u64>);
+
+impl crate::shingle::Sink for Collect {
+    #[inline(always)]
+    fn shingle(&mut self, h: u64) {
+        self.0.push(h);
     }
 }
 
@@ -248,6 +277,47 @@ pub(crate) fn jaccard_threshold(
     }
 }
 
+/// The signature estimate of the Jaccard similarity, as [`Signature::jaccard_unchecked`]
+/// computes it (the share of equal slots, 0 when either article is empty), counted in lanes of
+/// 32-bit counters that the compiler keeps in vector registers: the prefilter runs it on every
+/// candidate pair, and the plain count of equal slots widens each comparison to 64 bits.
+fn estimated_jaccard(a: &Signature, b: &Signature) -> f64 {
+    const LANES: usize = 8;
+    let (x, y) = (a.slots(), b.slots());
+    debug_assert_eq!(a.params(), b.params());
+    if a.is_empty() || b.is_empty() || x.is_empty() {
+        return 0.0;
+    }
+    let mut lanes = [0u32; LANES];
+    let (xs, ys) = (x.chunks_exact(LANES), y.chunks_exact(LANES));
+    let tail = xs.remainder().iter().zip(ys.remainder()).filter(|(u, v)| u == v).count();
+    for (u, v) in xs.zip(ys) {
+        for l in 0..LANES {
+            lanes[l] += u32::from(u[l] == v[l]);
+        }
+    }
+    let equal = lanes.iter().map(|&n| n as usize).sum::<usize>() + tail;
+    equal as f64 / x.len() as f64
+}
+
+/// The number of places where `x` and `y` hold equal bytes, counted in lanes (see
+/// [`estimated_jaccard`]). A lane counts at most `x.len() / 16` bytes: `u16` lanes hold the
+/// count for any number of slots up to [`MAX_SLOTS`](crate::MAX_SLOTS).
+fn equal_bytes(x: &[u8], y: &[u8]) -> usize {
+    const LANES: usize = 16;
+    debug_assert_eq!(x.len(), y.len());
+    debug_assert!(x.len() / LANES <= usize::from(u16::MAX));
+    let mut lanes = [0u16; LANES];
+    let (xs, ys) = (x.chunks_exact(LANES), y.chunks_exact(LANES));
+    let tail = xs.remainder().iter().zip(ys.remainder()).filter(|(u, v)| u == v).count();
+    for (u, v) in xs.zip(ys) {
+        for l in 0..LANES {
+            lanes[l] += u16::from(u[l] == v[l]);
+        }
+    }
+    lanes.iter().map(|&n| usize::from(n)).sum::<usize>() + tail
+}
+
 /// Exact similarity of two sorted, distinct hash sets. Empty sets are similar to nothing.
 pub(crate) fn exact_similarity(a: &[u64], b: &[u64], measure: Similarity) -> f64 {
     if a.is_empty() || b.is_empty() {
@@ -261,18 +331,32 @@ pub(crate) fn exact_similarity(a: &[u64], b: &[u64], measure: Similarity) -> f64
     }
 }
 
+/// The size of the intersection of two sorted, distinct sets.
+///
+/// The hashes are random, so which side a merge advances is a coin toss that a branch
+/// mispredicts about every other step. This merge takes blocks of [`BLOCK`] values from each
+/// side, counts the equal values among all pairs of the two blocks (no branch on the values),
+/// and moves past the block whose last value is smaller (both on a tie). Each pair of blocks
+/// meets at most once, and a value of the block left behind can match nothing further on: the
+/// other side's later values are larger than its last one.
 fn intersection_size(a: &[u64], b: &[u64]) -> usize {
+    const BLOCK: usize = 2;
     let (mut i, mut j, mut n) = (0, 0, 0);
-    while i < a.len() && j < b.len() {
-        match a[i].cmp(&b[j]) {
-            std::cmp::Ordering::Less => i += 1,
-            std::cmp::Ordering::Greater => j += 1,
-            std::cmp::Ordering::Equal => {
-                n += 1;
-                i += 1;
-                j += 1;
+    while let (Some(x), Some(y)) = (a[i..].first_chunk::<BLOCK>(), b[j..].first_chunk::<BLOCK>()) {
+        for &u in x {
+            for &v in y {
+                n += usize::from(u == v);
             }
         }
+        let (last_x, last_y) = (x[BLOCK - 1], y[BLOCK - 1]);
+        i += BLOCK * usize::from(last_x <= last_y);
+        j += BLOCK * usize::from(last_y <= last_x);
+    }
+    while i < a.len() && j < b.len() {
+        let (x, y) = (a[i], b[j]);
+        n += usize::from(x == y);
+        i += usize::from(x <= y);
+        j += usize::from(y <= x);
     }
     n
 }
@@ -417,6 +501,26 @@ where
     }
 }
 
+/// The `Some` results of `f` over `items`, in the order of `items` whatever the number of
+/// threads; in parallel with the `parallel` feature.
+fn par_filter_map<T, U, F>(items: &[T], f: F) -> Vec<U>
+where
+    T: Sync,
+    U: Send,
+    F: Fn(&T) -> Option<U> + Sync,
+{
+    #[cfg(feature = "parallel")]
+    {
+        use rayon::prelude::*;
+        // Rayon's collect keeps the sequential order.
+        items.par_iter().filter_map(&f).collect()
+    }
+    #[cfg(not(feature = "parallel"))]
+    {
+        items.iter().filter_map(f).collect()
+    }
+}
+
 /// The result of clustering: every input article in exactly one group.
 ///
 /// Groups are lists of input indices in ascending order, and the groups are ordered by their
@@ -555,6 +659,54 @@ mod tests {
         assert_eq!(exact_similarity(&[1, 2, 3], &[2, 3, 4], Similarity::Jaccard), 0.5);
         assert_eq!(exact_similarity(&[1, 2, 3], &[2, 3, 4], Similarity::Containment), 2.0 / 3.0);
         assert_eq!(exact_similarity(&[], &[], Similarity::Jaccard), 0.0);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn block_merge_counts_the_intersection(
+            a in proptest::collection::btree_set(0u64..300, 0..80),
+            b in proptest::collection::btree_set(0u64..300, 0..80),
+        ) {
+            let (a, b): (Vec<u64>, Vec<u64>) = (a.into_iter().collect(), b.into_iter().collect());
+            let expected = a.iter().filter(|x| b.binary_search(x).is_ok()).count();
+            proptest::prop_assert_eq!(intersection_size(&a, &b), expected);
+            proptest::prop_assert_eq!(intersection_size(&b, &a), expected);
+        }
+
+        #[test]
+        fn lane_count_matches_the_signature_estimate(
+            a in "[a-e]{1,3}( [a-e]{1,3}){0,40}",
+            b in "[a-e]{1,3}( [a-e]{1,3}){0,40}",
+            slots in proptest::sample::select(vec![1usize, 7, 8, 100, 256]),
+        ) {
+            let clusterer = Clusterer::builder().slots(slots).build().map_err(|e| {
+                proptest::test_runner::TestCaseError::fail(e.to_string())
+            })?;
+            let (sa, sb) = (clusterer.signature(&a), clusterer.signature(&b));
+            proptest::prop_assert_eq!(estimated_jaccard(&sa, &sb), sa.jaccard_unchecked(&sb));
+        }
+    }
+
+    #[test]
+    fn equal_bytes_counts_lanes_and_tail() {
+        let x: Vec<u8> = (0..40).collect();
+        let mut y = x.clone();
+        assert_eq!(equal_bytes(&x, &y), 40);
+        // Two changes in the lanes, one in the tail of 8.
+        y[3] = 200;
+        y[20] = 201;
+        y[35] = 202;
+        assert_eq!(equal_bytes(&x, &y), 37);
+        assert_eq!(equal_bytes(&[], &[]), 0);
+    }
+
+    #[test]
+    fn lane_count_of_empty_articles_is_zero() {
+        let clusterer = Clusterer::default();
+        let (empty, text) = (clusterer.signature(""), clusterer.signature("one two three four"));
+        assert_eq!(estimated_jaccard(&empty, &text), 0.0);
+        assert_eq!(estimated_jaccard(&empty, &empty), 0.0);
+        assert_eq!(estimated_jaccard(&text, &text), 1.0);
     }
 
     #[test]

@@ -68,7 +68,7 @@ use ahash::RandomState;
 use xxhash_rust::xxh3::Xxh3Default;
 
 use crate::cluster::{
-    Clusterer, Linkage, Pair, exact_similarity, jaccard_threshold, majority_links,
+    Clusterer, Linkage, Pair, SetScratch, exact_similarity, jaccard_threshold, majority_links,
 };
 use crate::config::{SignatureKind, Similarity, Verification};
 use crate::error::{Error, Result};
@@ -199,7 +199,7 @@ struct Prepared {
 struct Buffers {
     scratch: Scratch,
     fingerprint: FingerprintScratch,
-    text: String,
+    set: SetScratch,
 }
 
 impl Default for Index {
@@ -643,7 +643,7 @@ impl Index {
         };
         let exact = self.clusterer.config().verification == Verification::Exact;
         let set = if exact && count > 0 {
-            self.clusterer.shingle_set(text, &mut buffers.text).into_boxed_slice()
+            self.clusterer.shingle_set(text, &mut buffers.set).into_boxed_slice()
         } else {
             Box::default()
         };
@@ -1143,7 +1143,7 @@ fn text_fingerprint(clusterer: &Clusterer) -> u64 {
         hasher.update(&v.to_le_bytes());
     }
     hasher.update(&clusterer.fingerprint(PROBE).bits().to_le_bytes());
-    for h in clusterer.shingle_set(PROBE, &mut String::new()) {
+    for h in clusterer.shingle_set(PROBE, &mut SetScratch::default()) {
         hasher.update(&h.to_le_bytes());
     }
     hasher.digest()

@@ -105,6 +105,11 @@ fn integrate(f: impl Fn(f64) -> f64, a: f64, b: f64) -> f64 {
 /// each other usually also share other, smaller buckets. What it can cost: a pair whose only
 /// shared band lies in oversized buckets, and that is not similar to their first member, is
 /// missed.
+///
+/// Bands are taken [`BAND_BLOCK`] at a time: each signature is read once per block, for the keys
+/// of all the block's bands, where one band at a time reads a few bytes of every signature per
+/// band and misses the cache on nearly all of them. The keys of each band are then grouped with
+/// [`sort_by_top_bits`] (band keys are uniform hashes, like shingle hashes).
 pub(crate) fn candidate_pairs(
     signatures: &[Signature],
     banding: Banding,
@@ -112,31 +117,164 @@ pub(crate) fn candidate_pairs(
 ) -> Vec<(u32, u32)> {
     debug_assert!(bucket_cap >= 2);
     debug_assert!(u32::try_from(signatures.len()).is_ok());
-    let per_band = |band: usize| -> Vec<(u32, u32)> {
-        let mut keys: Vec<(u64, u32)> = signatures
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| !s.is_empty())
-            .map(|(i, s)| (banding.key(s.slots(), band), i as u32))
-            .collect();
-        keys.sort_unstable();
+    let live: Vec<(u32, &[u32])> = signatures
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| !s.is_empty())
+        .map(|(i, s)| (i as u32, s.slots()))
+        .collect();
+    let per_block = |scratch: &mut BandScratch, block: usize| -> Vec<(u32, u32)> {
+        let bands = block * BAND_BLOCK..((block + 1) * BAND_BLOCK).min(banding.bands);
+        let BandScratch { keys, sorted, counts } = scratch;
+        keys.resize_with(bands.len(), Vec::new);
+        for band_keys in keys.iter_mut() {
+            band_keys.clear();
+        }
+        for &(i, slots) in &live {
+            for (band_keys, band) in keys.iter_mut().zip(bands.clone()) {
+                band_keys.push((banding.key(slots, band), i));
+            }
+        }
         let mut pairs = Vec::new();
-        for bucket in keys.chunk_by(|a, b| a.0 == b.0) {
-            bucket_pairs(bucket, bucket_cap, &mut pairs);
+        for band_keys in keys.iter() {
+            sort_by_top_bits(band_keys, |&(key, _)| key, counts, sorted);
+            for bucket in sorted.chunk_by(|a, b| a.0 == b.0) {
+                if bucket.len() > 1 {
+                    bucket_pairs(bucket, bucket_cap, &mut pairs);
+                }
+            }
         }
         pairs
     };
+    let blocks = banding.bands.div_ceil(BAND_BLOCK);
     #[cfg(feature = "parallel")]
-    let mut pairs: Vec<(u32, u32)> = {
+    let pairs: Vec<Vec<(u32, u32)>> = {
         use rayon::prelude::*;
-        (0..banding.bands).into_par_iter().flat_map_iter(per_band).collect()
+        (0..blocks).into_par_iter().map_init(BandScratch::default, per_block).collect()
     };
     #[cfg(not(feature = "parallel"))]
-    let mut pairs: Vec<(u32, u32)> = (0..banding.bands).flat_map(per_band).collect();
-    pairs.sort_unstable();
-    pairs.dedup();
+    let pairs: Vec<Vec<(u32, u32)>> = {
+        let mut scratch = BandScratch::default();
+        (0..blocks).map(|block| per_block(&mut scratch, block)).collect()
+    };
+    sorted_distinct_pairs(&pairs, signatures.len())
+}
+
+/// How many bands [`candidate_pairs`] keys in one pass over the signatures. Eight bands of up to
+/// a few rows span a cache line or two of each signature; the blocks are also the unit of
+/// parallel work.
+const BAND_BLOCK: usize = 8;
+
+/// Buffers for one block of bands, reused from block to block.
+#[derive(Default)]
+struct BandScratch {
+    /// `(key, article)` for every live article, one vector a band.
+    keys: Vec<Vec<(u64, u32)>>,
+    sorted: Vec<(u64, u32)>,
+    counts: Vec<usize>,
+}
+
+/// The pairs of all `chunks`, sorted, without repeats. A pair found in several bands appears
+/// once per band; the pairs are counted into one bucket per first article (a counting sort on
+/// `a`, with `n` the number of articles), and each bucket's second articles are then sorted
+/// and deduplicated on their own: a few small sorts instead of one large one.
+fn sorted_distinct_pairs(chunks: &[Vec<(u32, u32)>], n: usize) -> Vec<(u32, u32)> {
+    let mut start = vec![0usize; n + 1];
+    for &(a, _) in chunks.iter().flatten() {
+        start[a as usize + 1] += 1;
+    }
+    for a in 1..start.len() {
+        start[a] += start[a - 1];
+    }
+    let total = start[n];
+    let mut seconds = vec![0u32; total];
+    let mut next = start.clone();
+    for &(a, b) in chunks.iter().flatten() {
+        let at = &mut next[a as usize];
+        seconds[*at] = b;
+        *at += 1;
+    }
+    let mut pairs = Vec::with_capacity(total);
+    for (a, range) in start.windows(2).enumerate() {
+        let bs = &mut seconds[range[0]..range[1]];
+        bs.sort_unstable();
+        let mut last = None;
+        for &b in bs.iter() {
+            if last != Some(b) {
+                pairs.push((a as u32, b));
+                last = Some(b);
+            }
+        }
+    }
     pairs
 }
+
+/// Sorts `items` into `out` (cleared first), in the order of `T`, for items whose `key` is a
+/// uniformly distributed hash that orders them first (`x < y` implies `key(x) <= key(y)`):
+/// shingle hashes, band keys.
+///
+/// One counting pass on the keys' top bits, with about as many buckets as items, leaves each
+/// item a few places at most from where it belongs, and an insertion sort finishes the job in
+/// linear time: about twice as fast as a comparison sort of the whole. Equal items (repeated
+/// shingles, articles that share a band) cost the insertion sort nothing, but keys made to share
+/// their top bits would make it quadratic, so once it has moved items [`MOVES_PER_ITEM`] places
+/// per item on average, a comparison sort finishes instead.
+pub(crate) fn sort_by_top_bits<T: Copy + Ord + Default>(
+    items: &[T],
+    key: impl Fn(&T) -> u64,
+    counts: &mut Vec<usize>,
+    out: &mut Vec<T>,
+) {
+    // Few items: the comparison sort is quicker than clearing the counts.
+    const SMALL: usize = 64;
+    // At most 2^16 buckets, so that the counts stay in the L1/L2 cache.
+    const MAX_BITS: u32 = 16;
+    out.clear();
+    let n = items.len();
+    if n <= SMALL {
+        out.extend_from_slice(items);
+        out.sort_unstable();
+        return;
+    }
+    let bits = (usize::BITS - (n - 1).leading_zeros()).min(MAX_BITS);
+    let shift = 64 - bits;
+    let bucket = |x: &T| (key(x) >> shift) as usize;
+    counts.clear();
+    counts.resize((1 << bits) + 1, 0);
+    for x in items {
+        counts[bucket(x) + 1] += 1;
+    }
+    for b in 1..counts.len() {
+        counts[b] += counts[b - 1];
+    }
+    out.resize(n, T::default());
+    // counts[b] is where bucket b starts; each item moves it on.
+    for x in items {
+        let at = &mut counts[bucket(x)];
+        out[*at] = *x;
+        *at += 1;
+    }
+    // Items are in bucket order; each moves back past at most its bucket's other items.
+    let mut budget = MOVES_PER_ITEM * n;
+    for i in 1..n {
+        let x = out[i];
+        let mut j = i;
+        while j > 0 && out[j - 1] > x {
+            out[j] = out[j - 1];
+            j -= 1;
+        }
+        out[j] = x;
+        budget = budget.saturating_sub(i - j);
+        if budget == 0 {
+            out.sort_unstable();
+            return;
+        }
+    }
+}
+
+/// The insertion sort's budget in [`sort_by_top_bits`]: uniform keys need well under one move
+/// per item.
+const MOVES_PER_ITEM: usize = 4;
 
 /// The pairs one bucket contributes; members are in ascending index order.
 pub(crate) fn bucket_pairs(bucket: &[(u64, u32)], cap: usize, pairs: &mut Vec<(u32, u32)>) {
@@ -191,6 +329,83 @@ mod tests {
         pairs.clear();
         bucket_pairs(&bucket, 3, &mut pairs);
         assert_eq!(pairs, vec![(0, 1), (1, 2), (0, 2), (2, 3), (0, 3)]);
+    }
+
+    /// The straightforward candidate generation: one band at a time, a comparison sort of its
+    /// keys, then one sort of all pairs.
+    fn reference_pairs(signatures: &[Signature], banding: Banding, cap: usize) -> Vec<(u32, u32)> {
+        let mut pairs = Vec::new();
+        for band in 0..banding.bands {
+            let mut keys: Vec<(u64, u32)> = signatures
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| !s.is_empty())
+                .map(|(i, s)| (banding.key(s.slots(), band), i as u32))
+                .collect();
+            keys.sort_unstable();
+            for bucket in keys.chunk_by(|a, b| a.0 == b.0) {
+                bucket_pairs(bucket, cap, &mut pairs);
+            }
+        }
+        pairs.sort_unstable();
+        pairs.dedup();
+        pairs
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn sort_by_top_bits_sorts(
+            values in proptest::collection::vec(proptest::num::u64::ANY, 0..400),
+            crowded in proptest::collection::vec(0u64..8, 0..400),
+        ) {
+            let (mut counts, mut out) = (Vec::new(), Vec::new());
+            // Uniform values, and values that share their top bits (large buckets, repeats).
+            let crowded: Vec<u64> = crowded.iter().map(|&v| (v << 40) | (v % 3)).collect();
+            for input in [&values, &crowded] {
+                sort_by_top_bits(input, |&h| h, &mut counts, &mut out);
+                let mut expected = input.clone();
+                expected.sort_unstable();
+                proptest::prop_assert_eq!(&out, &expected);
+            }
+        }
+
+        #[test]
+        fn sort_by_top_bits_keeps_ties_in_article_order(
+            keys in proptest::collection::vec(0u64..40, 65..300),
+        ) {
+            // Few distinct keys spread over the whole range: many articles share each key.
+            let items: Vec<(u64, u32)> =
+                keys.iter().enumerate().map(|(i, &k)| (k.wrapping_mul(0x9E37_79B9_7F4A_7C15), i as u32)).collect();
+            let (mut counts, mut out) = (Vec::new(), Vec::new());
+            sort_by_top_bits(&items, |&(k, _)| k, &mut counts, &mut out);
+            let mut expected = items.clone();
+            expected.sort_unstable();
+            proptest::prop_assert_eq!(out, expected);
+        }
+
+        #[test]
+        fn candidates_match_the_straightforward_generation(
+            texts in proptest::collection::vec("[a-d]( [a-d]){0,12}", 0..90),
+            rows in 1usize..4,
+            cap in 2usize..6,
+        ) {
+            let clusterer = crate::Clusterer::builder().slots(24).build().map_err(|e| {
+                proptest::test_runner::TestCaseError::fail(e.to_string())
+            })?;
+            let signatures = clusterer.signatures(&texts);
+            let banding = Banding { bands: 24 / rows, rows };
+            proptest::prop_assert_eq!(
+                candidate_pairs(&signatures, banding, cap),
+                reference_pairs(&signatures, banding, cap)
+            );
+        }
+    }
+
+    #[test]
+    fn pairs_found_in_several_bands_appear_once() {
+        let chunks = vec![vec![(2, 3), (0, 4), (0, 1)], vec![], vec![(0, 1), (2, 3), (0, 2)]];
+        assert_eq!(sorted_distinct_pairs(&chunks, 5), vec![(0, 1), (0, 2), (0, 4), (2, 3)]);
+        assert_eq!(sorted_distinct_pairs(&[], 0), vec![]);
     }
 
     #[test]
