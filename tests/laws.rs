@@ -47,7 +47,7 @@ proptest! {
     }
 
     #[test]
-    fn estimates_stay_within_four_sigma(
+    fn estimates_stay_within_five_sigma(
         shared in 0usize..300,
         only_a in 0usize..300,
         only_b in 0usize..300,
@@ -71,7 +71,11 @@ proptest! {
             .unwrap();
         let est = c.signature(&a.join(" ")).jaccard(&c.signature(&b.join(" "))).unwrap();
         let sigma = (exact * (1.0 - exact) / slots as f64).sqrt().max(1.0 / slots as f64);
-        prop_assert!((est - exact).abs() <= 4.0 * sigma, "exact {} estimate {}", exact, est);
+        // 5σ, not 4: a case lands beyond 4σ by chance about once in 16,000, so a run of 256
+        // cases failed about once in 60 runs (it did, on an unbiased estimate: 4.02σ). Beyond
+        // 5σ by chance is about once in 1.7 million cases; a biased or broken estimator still
+        // fails here too, and `densified_estimates_are_unbiased_for_sparse_sets` checks the mean.
+        prop_assert!((est - exact).abs() <= 5.0 * sigma, "exact {} estimate {}", exact, est);
     }
 
     #[test]
