@@ -197,8 +197,8 @@ pub(crate) struct Signer {
     /// (multiplier, increment) per slot, for the classic scheme only.
     permutations: Vec<(u64, u64)>,
     /// Who offers to whom in the first rounds of densification, for the one-permutation scheme
-    /// only: see [`Offers`].
-    offers: Offers,
+    /// only: see [`Offers`]. Shared, so that a clone of a clusterer does not copy it.
+    offers: std::sync::Arc<Offers>,
 }
 
 /// Reusable buffers, one per thread.
@@ -212,13 +212,15 @@ pub(crate) struct Scratch {
 impl Signer {
     pub(crate) fn new(params: SignatureParams) -> Signer {
         let (permutations, offers) = match params.scheme {
-            Scheme::OnePermutation => (Vec::new(), Offers::new(params.seed, params.slots)),
+            Scheme::OnePermutation => {
+                (Vec::new(), std::sync::Arc::new(Offers::new(params.seed, params.slots)))
+            }
             Scheme::Classic => {
                 let mut state = params.seed;
                 let permutations = (0..params.slots)
                     .map(|_| (splitmix64(&mut state) | 1, splitmix64(&mut state)))
                     .collect();
-                (permutations, Offers::default())
+                (permutations, std::sync::Arc::default())
             }
         };
         Signer { params, permutations, offers }
@@ -354,7 +356,6 @@ impl crate::shingle::Sink for OnePermutationSink {
 /// dozen rounds of a hundred offers for a 150-shingle news brief at 256 slots, more than its
 /// shingles cost. Only slots that no filled source reaches within those rounds (an article with
 /// a handful of shingles) go on to rounds played forward.
-#[inline(never)]
 fn densify(values: &mut [u32], filled: &mut Vec<bool>, seed: u64, offers: &Offers) {
     let slots = values.len();
     filled.clear();
@@ -371,16 +372,19 @@ fn densify(values: &mut [u32], filled: &mut Vec<bool>, seed: u64, offers: &Offer
             None => empty += 1,
         }
     }
-    let mut round = offers.rounds + 1;
-    while empty > 0 {
-        for j in (0..slots).filter(|&j| filled[j]) {
-            let i = offer(seed, j, round, slots);
-            if values[i] == EMPTY {
-                values[i] = values[j];
-                empty -= 1;
+    if empty > 0 {
+        let sources: Vec<usize> = (0..slots).filter(|&j| filled[j]).collect();
+        let mut round = offers.rounds + 1;
+        while empty > 0 {
+            for &j in &sources {
+                let i = offer(seed, j, round, slots);
+                if values[i] == EMPTY {
+                    values[i] = values[j];
+                    empty -= 1;
+                }
             }
+            round += 1;
         }
-        round += 1;
     }
 }
 
@@ -398,11 +402,12 @@ struct Offers {
 }
 
 impl Offers {
-    /// Offers of enough rounds to fill an article that fills a fifth of its slots (a slot is
-    /// missed by every filled slot for `r` rounds with probability `(1 - 1/slots)^(filled r)`),
-    /// in at most 2^16 entries (128 KB).
+    /// Offers of as many rounds as fit in 2^16 entries (128 KB), up to 256. A slot is missed by
+    /// every filled slot for `r` rounds with probability `(1 - 1/slots)^(filled r)`: at 256
+    /// slots and 256 rounds, about `e^-filled`, so only articles of a few shingles go past the
+    /// lists.
     fn new(seed: u64, slots: usize) -> Offers {
-        let rounds = ((1 << 16) / slots).clamp(1, 32);
+        let rounds = ((1 << 16) / slots).clamp(1, 256);
         let mut counts = vec![0u32; slots + 1];
         let targets: Vec<(usize, u16)> = (1..=rounds)
             .flat_map(|round| {
