@@ -367,7 +367,7 @@ fn densify(values: &mut [u32], filled: &mut Vec<bool>, seed: u64, offers: &Offer
             continue;
         }
         // `filled` keeps marking the original sources: a slot filled here is not one.
-        match offers.to(i).iter().map(|&j| usize::from(j)).find(|&j| filled[j]) {
+        match first_filled(offers.to(i), filled) {
             Some(j) => values[i] = values[j],
             None => empty += 1,
         }
@@ -386,6 +386,24 @@ fn densify(values: &mut [u32], filled: &mut Vec<bool>, seed: u64, offers: &Offer
             round += 1;
         }
     }
+}
+
+/// The first slot of `list` that is `filled`. Eight at a time, with no branch inside a group:
+/// a branch per slot, taken or not by the toss of which slots an article filled, mispredicted
+/// once for nearly every empty slot.
+#[inline]
+fn first_filled(list: &[u16], filled: &[bool]) -> Option<usize> {
+    let mut groups = list.chunks_exact(8);
+    for group in groups.by_ref() {
+        let mut found = 0u32;
+        for (k, &j) in group.iter().enumerate() {
+            found |= u32::from(filled[usize::from(j)]) << k;
+        }
+        if found != 0 {
+            return Some(usize::from(group[found.trailing_zeros() as usize]));
+        }
+    }
+    groups.remainder().iter().map(|&j| usize::from(j)).find(|&j| filled[j])
 }
 
 /// The offers of the first rounds of [`densify`], by receiving slot: for slot `i`, the slots
