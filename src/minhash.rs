@@ -354,13 +354,25 @@ impl crate::shingle::Sink for OnePermutationSink {
 /// about `slots / filled` look-ups per empty slot. Playing the rounds forward instead made
 /// every filled slot hash and offer in every round until the last empty slot was reached: a
 /// dozen rounds of a hundred offers for a 150-shingle news brief at 256 slots, more than its
-/// shingles cost. Only slots that no filled source reaches within those rounds (an article with
-/// a handful of shingles) go on to rounds played forward.
+/// shingles cost. Only slots that no filled source reaches within those rounds go on to rounds
+/// played forward.
+///
+/// Both ways give the same result, so each article takes the cheaper: an article that filled
+/// only a few slots (a headline alone) would look through long lists in vain, `slots / filled`
+/// entries for each of nearly `slots` empty slots, where playing the rounds forward costs about
+/// `slots · ln(empty)` offers whatever the article.
 fn densify(values: &mut [u32], filled: &mut Vec<bool>, seed: u64, offers: &Offers) {
     let slots = values.len();
     filled.clear();
     filled.extend(values.iter().map(|&v| v != EMPTY));
     debug_assert!(filled.contains(&true), "densify needs at least one non-empty slot");
+    let sources = filled.iter().filter(|&&f| f).count();
+    let empty = slots - sources;
+    // An offer hashes; a look-up reads two bytes: about four look-ups to an offer.
+    if empty as f64 > 4.0 * sources as f64 * (empty as f64 + 1.0).ln() {
+        densify_forward(values, filled, seed, 1, empty);
+        return;
+    }
     let mut empty = 0;
     for i in 0..slots {
         if filled[i] {
@@ -372,19 +384,33 @@ fn densify(values: &mut [u32], filled: &mut Vec<bool>, seed: u64, offers: &Offer
             None => empty += 1,
         }
     }
-    if empty > 0 {
-        let sources: Vec<usize> = (0..slots).filter(|&j| filled[j]).collect();
-        let mut round = offers.rounds + 1;
-        while empty > 0 {
-            for &j in &sources {
-                let i = offer(seed, j, round, slots);
-                if values[i] == EMPTY {
-                    values[i] = values[j];
-                    empty -= 1;
-                }
+    densify_forward(values, filled, seed, offers.rounds + 1, empty);
+}
+
+/// Plays the rounds of [`densify`] forward from round `round` until the `empty` slots still
+/// empty are filled: each source (a slot marked in `filled`) offers its value to its target,
+/// which takes it if it is still empty.
+fn densify_forward(
+    values: &mut [u32],
+    filled: &[bool],
+    seed: u64,
+    mut round: usize,
+    mut empty: usize,
+) {
+    if empty == 0 {
+        return;
+    }
+    let slots = values.len();
+    let sources: Vec<usize> = (0..slots).filter(|&j| filled[j]).collect();
+    while empty > 0 {
+        for &j in &sources {
+            let i = offer(seed, j, round, slots);
+            if values[i] == EMPTY {
+                values[i] = values[j];
+                empty -= 1;
             }
-            round += 1;
         }
+        round += 1;
     }
 }
 
