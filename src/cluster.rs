@@ -152,7 +152,9 @@ impl Clusterer {
         let (pairs, judge) = self.verify(docs, &sketches, candidates);
         let pairs = match self.config.linkage {
             Linkage::Single => pairs,
-            Linkage::Majority => majority_links(docs.len(), pairs, |a, b| judge.passes(a, b)),
+            Linkage::Majority => {
+                majority_links(docs.len(), pairs, |i| sketches.key(i), |a, b| judge.passes(a, b))
+            }
         };
         let counts: Vec<usize> = (0..docs.len()).map(|i| sketches.shingle_count(i)).collect();
         Clusters::from_pairs(&counts, pairs)
@@ -374,6 +376,28 @@ impl Sketches {
             Sketches::SimHash(f) => f[i].shingle_count(),
         }
     }
+
+    /// [`sketch_key`] of article `i`'s sketch, as the streaming index stores it.
+    fn key(&self, i: usize) -> u64 {
+        match self {
+            Sketches::MinHash(s) => sketch_key(s[i].slots()),
+            Sketches::SimHash(f) => {
+                let bits = f[i].bits();
+                sketch_key(&[bits as u32, (bits >> 32) as u32])
+            }
+        }
+    }
+}
+
+/// A key of an article drawn from its sketch (signature slots or fingerprint halves) alone, not
+/// from where it sits in the input: [`majority_links`] orders pairs of equal similarity by it,
+/// so that the groups do not depend on the order of the input.
+pub(crate) fn sketch_key(values: &[u32]) -> u64 {
+    let mut h = 0u64;
+    for &v in values {
+        h = (h.rotate_left(23) ^ u64::from(v)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+    h
 }
 
 /// Decides whether two articles are similar enough, the way verification does. Used again by
@@ -433,13 +457,35 @@ const LINK_SAMPLE: usize = 8;
 /// Joins groups through verified pairs, strongest first, but only where at least half of the
 /// pairs between the two groups' first [`LINK_SAMPLE`] members also pass verification. Returns
 /// the verified pairs that end up inside a group.
+///
+/// Which of two pairs of equal similarity goes first can decide the groups (one join may make
+/// the majority test of the other fail), so ties are ordered by the articles' `key`s, which
+/// depend on their content only, and not by their indices: reordering the input reorders
+/// nothing else. The members of a merged group are listed in an order decided by the same
+/// keys, so that the sample of a large group does not depend on the input order either.
 pub(crate) fn majority_links(
     n: usize,
     mut pairs: Vec<Pair>,
+    key: impl Fn(usize) -> u64,
     passes: impl Fn(usize, usize) -> bool,
 ) -> Vec<Pair> {
-    // Strongest pairs first; ties in index order, so the result never depends on timing.
-    pairs.sort_by(|x, y| y.similarity.total_cmp(&x.similarity).then((x.a, x.b).cmp(&(y.a, y.b))));
+    let mut keys = vec![0u64; n];
+    for p in &pairs {
+        keys[p.a] = key(p.a);
+        keys[p.b] = key(p.b);
+    }
+    let by_content = |p: &Pair| {
+        let (x, y) = (keys[p.a], keys[p.b]);
+        (x.min(y), x.max(y))
+    };
+    // Strongest pairs first; ties by content, then (articles with equal keys: in practice
+    // copies, already joined) by index, so the result never depends on timing.
+    pairs.sort_by(|x, y| {
+        y.similarity
+            .total_cmp(&x.similarity)
+            .then(by_content(x).cmp(&by_content(y)))
+            .then((x.a, x.b).cmp(&(y.a, y.b)))
+    });
     let mut sets = UnionFind::new(n);
     // Members of each root's group, in the order they joined (empty means just the root).
     let mut members: Vec<Vec<usize>> = vec![Vec::new(); n];
@@ -462,18 +508,16 @@ pub(crate) fn majority_links(
             continue;
         }
         let root = sets.union(ra, rb);
-        let other = if root == ra { rb } else { ra };
-        let mut joined = std::mem::take(&mut members[root]);
-        if joined.is_empty() {
-            joined.push(root);
+        let group = |members: &mut [Vec<usize>], r: usize| {
+            let listed = std::mem::take(&mut members[r]);
+            if listed.is_empty() { vec![r] } else { listed }
+        };
+        let (mut first, mut second) = (group(&mut members, ra), group(&mut members, rb));
+        if (keys[second[0]], second[0]) < (keys[first[0]], first[0]) {
+            std::mem::swap(&mut first, &mut second);
         }
-        let moved = std::mem::take(&mut members[other]);
-        if moved.is_empty() {
-            joined.push(other);
-        } else {
-            joined.extend(moved);
-        }
-        members[root] = joined;
+        first.extend(second);
+        members[root] = first;
     }
     pairs.retain(|p| sets.find(p.a) == sets.find(p.b));
     pairs.sort_by_key(|p| (p.a, p.b));

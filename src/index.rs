@@ -69,6 +69,7 @@ use xxhash_rust::xxh3::Xxh3Default;
 
 use crate::cluster::{
     Clusterer, Linkage, Pair, SetScratch, exact_similarity, jaccard_threshold, majority_links,
+    sketch_key,
 };
 use crate::config::{SignatureKind, Similarity, Verification};
 use crate::error::{Error, Result};
@@ -384,9 +385,12 @@ impl Index {
             .collect();
         let joined = match self.clusterer.config().linkage() {
             Linkage::Single => live,
-            Linkage::Majority => majority_links(n, live, |a, b| {
-                self.judge(self.article(a), self.article(b)).is_some()
-            }),
+            Linkage::Majority => majority_links(
+                n,
+                live,
+                |slot| sketch_key(self.sketch(slot)),
+                |a, b| self.judge(self.article(a), self.article(b)).is_some(),
+            ),
         };
         for link in &joined {
             let (ra, rb) = (find(&mut parent, link.a as u32), find(&mut parent, link.b as u32));

@@ -167,3 +167,17 @@ fn densified_estimates_are_unbiased_for_sparse_sets() {
         );
     }
 }
+
+/// Found by fuzzing: pairs (1, 2) and (2, 3) are equally similar, and whichever majority
+/// linkage took first decided the groups, so reversing the input changed them.
+#[test]
+fn equal_pairs_are_linked_in_an_order_the_input_does_not_set() {
+    let docs = ["NATO ar-", "ia a", "sia an", "sia aNATO ar"];
+    let clusterer =
+        Clusterer::builder().shingles(Shingles::Chars(4)).slots(32).threshold(0.3).build().unwrap();
+    let forward = partition_of(clusterer.cluster(&docs).groups(), &[0, 1, 2, 3]);
+    let reversed: Vec<&str> = docs.iter().rev().copied().collect();
+    let backward = partition_of(clusterer.cluster(&reversed).groups(), &[3, 2, 1, 0]);
+    assert_eq!(forward, backward);
+    assert_eq!(clusterer.similarity(docs[1], docs[2]), clusterer.similarity(docs[2], docs[3]));
+}
