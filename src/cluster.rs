@@ -469,10 +469,16 @@ pub(crate) fn majority_links(
     key: impl Fn(usize) -> u64,
     passes: impl Fn(usize, usize) -> bool,
 ) -> Vec<Pair> {
+    // Each article's key once: a key reads the whole sketch.
     let mut keys = vec![0u64; n];
+    let mut keyed = vec![false; n];
     for p in &pairs {
-        keys[p.a] = key(p.a);
-        keys[p.b] = key(p.b);
+        for x in [p.a, p.b] {
+            if !keyed[x] {
+                keys[x] = key(x);
+                keyed[x] = true;
+            }
+        }
     }
     let by_content = |p: &Pair| {
         let (x, y) = (keys[p.a], keys[p.b]);
