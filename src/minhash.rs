@@ -699,16 +699,36 @@ mod tests {
     }
 
     #[test]
-    fn densify_of_one_filled_slot_in_many_goes_past_the_listed_rounds() {
-        // 4,096 slots list 16 rounds: one source reaches at most 16 slots in them.
+    fn densify_both_ways_at_many_slots() {
         let seed = 9;
+        let offers = Offers::new(seed, MAX_SLOTS);
+        // 4,096 slots list 16 rounds. One filled slot: the rounds are played forward from the
+        // first.
         let mut values = vec![EMPTY; MAX_SLOTS];
         values[17] = 5;
         let mut expected = values.clone();
         densify_by_rounds(&mut expected, seed);
-        densify(&mut values, &mut Vec::new(), seed, &Offers::new(seed, MAX_SLOTS));
+        densify(&mut values, &mut Vec::new(), seed, &offers);
         assert_eq!(values, expected);
         assert!(values.iter().all(|&v| v == 5));
+        // 200 filled slots: looked up, but in 16 rounds about half the empty slots get no
+        // offer from a filled one, and go on to the rounds played forward.
+        let mut values = vec![EMPTY; MAX_SLOTS];
+        for (k, i) in (0..MAX_SLOTS).step_by(20).take(200).enumerate() {
+            values[i] = k as u32;
+        }
+        let sources = 200.0_f64;
+        let empty = (MAX_SLOTS - 200) as f64;
+        assert!(empty <= 4.0 * sources * (empty + 1.0).ln(), "the look-up is chosen");
+        let unreached = (0..MAX_SLOTS)
+            .filter(|&i| values[i] == EMPTY)
+            .filter(|&i| offers.to(i).iter().all(|&j| values[usize::from(j)] == EMPTY))
+            .count();
+        assert!(unreached > 100, "{unreached} slots go past the listed rounds");
+        let mut expected = values.clone();
+        densify_by_rounds(&mut expected, seed);
+        densify(&mut values, &mut Vec::new(), seed, &offers);
+        assert_eq!(values, expected);
     }
 
     #[test]
