@@ -245,7 +245,7 @@ impl Clusterer {
 /// Reusable buffers for [`Clusterer::shingle_set`], one per thread.
 #[derive(Default)]
 pub(crate) struct SetScratch {
-    text: String,
+    text: crate::shingle::ShingleScratch,
     hashes: Vec<u64>,
     counts: Vec<usize>,
 }

@@ -204,8 +204,9 @@ pub(crate) struct Signer {
 /// Reusable buffers, one per thread.
 #[derive(Default)]
 pub(crate) struct Scratch {
-    text: String,
+    text: crate::shingle::ShingleScratch,
     distinct: DistinctCounter,
+    aside: Vec<u32>,
     filled: Vec<bool>,
 }
 
@@ -229,7 +230,7 @@ impl Signer {
     pub(crate) fn sign(&self, text: &str, scratch: &mut Scratch) -> Signature {
         let slots = self.params.slots;
         let mut values = vec![EMPTY; slots].into_boxed_slice();
-        let Scratch { text: buf, distinct, filled } = scratch;
+        let Scratch { text: buf, distinct, aside, filled } = scratch;
         // About one shingle per 6 bytes of text: a table at most an eighth full, whose first
         // probe nearly always finds the key or an empty cell (a fuller one mispredicts more
         // than clearing the larger table costs).
@@ -242,11 +243,13 @@ impl Signer {
                     collided_len: 0,
                     slots: slots as u64,
                     values,
+                    aside: std::mem::take(aside),
                 };
                 let mut sink =
                     for_each_shingle(text, self.params.shingles, self.params.seed, buf, sink);
                 sink.insert_collided();
                 *distinct = sink.distinct;
+                *aside = sink.aside;
                 values = sink.values;
                 if distinct.count() > 0 && values.contains(&EMPTY) {
                     densify(&mut values, filled, self.params.seed, &self.offers);
@@ -280,6 +283,8 @@ struct OnePermutationSink {
     collided_len: usize,
     slots: u64,
     values: Box<[u32]>,
+    /// Keys of a batch whose first cell held another key, not yet inserted.
+    aside: Vec<u32>,
 }
 
 /// How many colliding keys wait before they are inserted.
@@ -294,9 +299,66 @@ impl OnePermutationSink {
         }
         self.collided_len = 0;
     }
+
+    /// A batch of shingle hashes, in one loop that keeps its state in registers. Keys whose
+    /// first cell in `distinct` holds another key are set aside, as in `shingle`, and inserted
+    /// after.
+    #[inline(always)]
+    fn take(&mut self, hashes: impl ExactSizeIterator<Item = u64>) {
+        // Room for the whole batch, so that no key needs to grow the table: at most a quarter
+        // full once every key set aside is inserted.
+        self.insert_collided();
+        let distinct = &mut self.distinct;
+        while (distinct.count + hashes.len()) * 4 >= distinct.table.len() {
+            distinct.grow();
+        }
+        let table = &mut distinct.table[..];
+        let mask = table.len() - 1;
+        let mut count = distinct.count;
+        let aside = &mut self.aside;
+        if aside.len() < hashes.len() {
+            aside.resize(hashes.len(), 0);
+        }
+        let mut collided = 0;
+        let slots = self.slots;
+        let values = &mut self.values[..];
+        for h in hashes {
+            let key = DistinctCounter::key(h);
+            if let Some(cell) = table.get_mut(key as usize & mask) {
+                let free = *cell == 0;
+                let fits = free | (*cell == key);
+                *cell = std::hint::select_unpredictable(fits, key, *cell);
+                count += usize::from(free);
+                if let Some(slot) = aside.get_mut(collided) {
+                    *slot = key;
+                }
+                collided += usize::from(!fits);
+            }
+            // As in `shingle`.
+            let slot = (((h >> 32) * slots) >> 32) as usize;
+            let value = (h as u32).min(EMPTY - 1);
+            if let Some(v) = values.get_mut(slot) {
+                *v = std::hint::select_unpredictable(value < *v, value, *v);
+            }
+        }
+        distinct.count = count;
+        for &key in &self.aside[..collided] {
+            self.distinct.insert_key(key);
+        }
+    }
 }
 
 impl crate::shingle::Sink for OnePermutationSink {
+    #[inline(always)]
+    fn shingles(&mut self, hashes: &[u64]) {
+        self.take(hashes.iter().copied());
+    }
+
+    #[inline(always)]
+    fn kgrams<const K: usize>(&mut self, tokens: &[u64]) {
+        self.take(tokens.windows(K).map(crate::shingle::combine));
+    }
+
     #[inline(always)]
     fn shingle(&mut self, h: u64) {
         // The distinct count with no branch on the table's content: the key goes to its first

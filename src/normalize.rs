@@ -238,7 +238,7 @@ impl<'a> Runs<'a> {
 /// (`<= b' '` or DEL), as [`normalize`](crate::normalize) treats them. Eight bytes at a time in
 /// a `u64` (SWAR), no byte-by-byte branch.
 #[inline]
-fn separator_mask(block: &[u8; 64]) -> u64 {
+pub(crate) fn separator_mask(block: &[u8; 64]) -> u64 {
     const LO: u64 = 0x0101_0101_0101_0101;
     const HI: u64 = 0x8080_8080_8080_8080;
     let mut mask = 0u64;

@@ -18,7 +18,7 @@
 use xxhash_rust::xxh3::xxh3_64_with_seed;
 
 use crate::error::{Error, Result};
-use crate::normalize::{Runs, first_non_ascii, is_unspaced_script, normalize_into};
+use crate::normalize::{first_non_ascii, is_unspaced_script, normalize_into, separator_mask};
 
 /// The largest shingle size accepted, in tokens or characters.
 pub const MAX_SHINGLE_SIZE: usize = 16;
@@ -93,7 +93,7 @@ impl std::fmt::Display for Shingles {
 /// ```
 pub fn shingle_hashes(text: &str, shingles: Shingles, seed: u64) -> Vec<u64> {
     let mut out = Vec::new();
-    let mut scratch = String::new();
+    let mut scratch = ShingleScratch::default();
     let _ = for_each_shingle(text, shingles, seed, &mut scratch, |h| out.push(h));
     out
 }
@@ -101,6 +101,24 @@ pub fn shingle_hashes(text: &str, shingles: Shingles, seed: u64) -> Vec<u64> {
 /// What receives the shingle hashes of a text: any `FnMut(u64)`, or a type of its own.
 pub(crate) trait Sink {
     fn shingle(&mut self, h: u64);
+
+    /// Takes a batch of shingle hashes, in order. A sink of its own type overrides this to run
+    /// a few tight loops over the batch instead of one long loop body per shingle.
+    #[inline(always)]
+    fn shingles(&mut self, hashes: &[u64]) {
+        for &h in hashes {
+            self.shingle(h);
+        }
+    }
+
+    /// Takes the hashes of the `K`-grams of a batch of token hashes: [`combine`] of each window
+    /// of `K` of them, in order. `K` is a constant, so that the combine unrolls.
+    #[inline(always)]
+    fn kgrams<const K: usize>(&mut self, tokens: &[u64]) {
+        for window in tokens.windows(K) {
+            self.shingle(combine(window));
+        }
+    }
 }
 
 impl<F: FnMut(u64)> Sink for F {
@@ -110,12 +128,28 @@ impl<F: FnMut(u64)> Sink for F {
     }
 }
 
-/// Gives `sink` the hash of every shingle of `text`, using `scratch` for the normalised text,
-/// and hands `sink` back.
+/// Reusable buffers for [`for_each_shingle`], one per thread.
+#[derive(Default)]
+pub(crate) struct ShingleScratch {
+    /// The text normalised, for character shingles.
+    text: String,
+    /// The text lower-cased (ASCII only) and padded, for word shingles.
+    lower: Vec<u8>,
+    /// Token hashes of the current batch, after the last `k - 1` of the one before.
+    tokens: Vec<u64>,
+    /// Shingle hashes of the current batch.
+    kgrams: Vec<u64>,
+    /// The normalised form of the last run that held a non-ASCII character.
+    normalised: String,
+}
+
+/// Gives `sink` the hash of every shingle of `text`, using `scratch` for buffers, and hands
+/// `sink` back.
 ///
-/// The sink is taken and returned by value: its state is then a local of the tokenizer's loop,
-/// which the compiler keeps in registers, where state behind a reference is loaded and stored
-/// again for every shingle.
+/// Word shingles are made a batch at a time: the token hashes of a batch first, then their
+/// k-gram hashes, then the sink takes the batch. Each stage is a short loop whose iterations
+/// overlap in the processor, where one loop doing everything per token held more state than
+/// there are registers and waited on every mispredicted branch of the tokenizer.
 ///
 /// `shingles` must have passed [`Shingles::validate`].
 #[inline(always)]
@@ -123,16 +157,17 @@ pub(crate) fn for_each_shingle<S: Sink>(
     text: &str,
     shingles: Shingles,
     seed: u64,
-    scratch: &mut String,
+    scratch: &mut ShingleScratch,
     mut sink: S,
 ) -> S {
     debug_assert!(shingles.validate().is_ok());
     match shingles {
         Shingles::Words(k) => word_shingles(text, k, seed, scratch, sink),
         Shingles::Chars(k) => {
-            normalize_into(text, scratch);
-            join_unspaced(scratch);
-            char_shingles(scratch, k, seed, |h| sink.shingle(h));
+            let buf = &mut scratch.text;
+            normalize_into(text, buf);
+            join_unspaced(buf);
+            char_shingles(buf, k, seed, |h| sink.shingle(h));
             sink
         }
     }
@@ -179,8 +214,8 @@ const FOLD_MULTIPLIER: u64 = 0x2D35_8DCC_AA6C_78A5;
 /// and slot update that depend on it. Every output bit still depends on every input bit: the
 /// high half of the product depends on all 64 bits of the sum, and is XORed into every bit of
 /// the low half, so a signature's slot (high bits) and value (low bits) both see the whole sum.
-#[inline]
-fn combine(window: &[u64]) -> u64 {
+#[inline(always)]
+pub(crate) fn combine(window: &[u64]) -> u64 {
     let mut acc = 0u64;
     for (t, m) in window.iter().zip(POSITION_MULTIPLIERS.iter()) {
         acc = acc.wrapping_add(t.wrapping_mul(*m));
@@ -189,8 +224,17 @@ fn combine(window: &[u64]) -> u64 {
     (product as u64) ^ ((product >> 64) as u64)
 }
 
+/// How many token hashes a batch holds.
+const BATCH: usize = 1024;
+
 #[inline(always)]
-fn word_shingles<S: Sink>(text: &str, k: usize, seed: u64, scratch: &mut String, emit: S) -> S {
+fn word_shingles<S: Sink>(
+    text: &str,
+    k: usize,
+    seed: u64,
+    scratch: &mut ShingleScratch,
+    emit: S,
+) -> S {
     // Common sizes get a window of constant length: the shift and the combine unroll.
     match k {
         1 => word_kgrams::<1, S>(text, k, seed, scratch, emit),
@@ -203,42 +247,50 @@ fn word_shingles<S: Sink>(text: &str, k: usize, seed: u64, scratch: &mut String,
 }
 
 /// Word k-grams with a window of `K` token hashes; `k` is used only when `K` is
-/// [`MAX_SHINGLE_SIZE`], the window for every size without a constant of its own.
+/// [`MAX_SHINGLE_SIZE`], the size for every `k` without a constant of its own.
 #[inline(always)]
 fn word_kgrams<const K: usize, S: Sink>(
     text: &str,
     k: usize,
     seed: u64,
-    scratch: &mut String,
+    scratch: &mut ShingleScratch,
     mut emit: S,
 ) -> S {
     let k = if K < MAX_SHINGLE_SIZE { K } else { k };
     debug_assert!((1..=K).contains(&k));
     let keys = TokenKeys::new(seed);
-    // The last K token hashes, oldest first; the newest is always at the end. Shifting the
-    // whole fixed-size array with no index that depends on the token count keeps it in
-    // registers: a window in memory made every token wait on a store forwarding that fails.
-    let mut window = [0u64; K];
-    let mut tokens = 0usize;
-    for_each_token(text, scratch, |token, over| {
-        let h = keys.hash(token, over);
-        window = std::array::from_fn(|i| if i + 1 < K { window[i + 1] } else { h });
-        tokens += 1;
-        if tokens >= k {
-            emit.shingle(combine(&window[K - k..]));
+    let ShingleScratch { lower, tokens, kgrams, normalised, .. } = scratch;
+    let mut stream = TokenStream::new(text, lower, normalised);
+    tokens.resize(BATCH + MAX_SHINGLE_SIZE, 0);
+    // Token hashes carried over from the batch before (its last k - 1), and all tokens so far.
+    let mut held = 0;
+    let mut total = 0usize;
+    loop {
+        let n = stream.fill(&mut tokens[held..held + BATCH], |token, over| keys.hash(token, over));
+        total += n;
+        let have = held + n;
+        if have >= k {
+            if K < MAX_SHINGLE_SIZE {
+                emit.kgrams::<K>(&tokens[..have]);
+            } else {
+                kgrams.clear();
+                kgrams.extend(tokens[..have].windows(k).map(combine));
+                emit.shingles(kgrams);
+            }
+            tokens.copy_within(have + 1 - k..have, 0);
+            held = k - 1;
+        } else {
+            held = have;
         }
-    });
-    if (1..k).contains(&tokens) {
-        emit.shingle(combine_last(window, tokens));
+        if n < BATCH {
+            break;
+        }
+    }
+    // Fewer tokens than k: one shingle of them all.
+    if (1..k).contains(&total) {
+        emit.shingle(combine(&tokens[..total]));
     }
     emit
-}
-
-/// The combined hash of the last `n` token hashes of `window`. Takes a copy, so that indexing
-/// it by a variable leaves the loop's window free to live in registers.
-#[inline(never)]
-fn combine_last<const K: usize>(window: [u64; K], n: usize) -> u64 {
-    combine(&window[K - n..])
 }
 
 /// The masks that keep the first `len` bytes of a 16-byte little-endian read, as (low, high)
@@ -313,69 +365,178 @@ impl TokenKeys {
     }
 }
 
-/// Calls `token(bytes, over)` with every token of `text` in order: the whitespace-separated runs
-/// of [`normalize`](crate::normalize)`(text)`, trimmed of non-alphanumeric characters at both
-/// ends, those left empty dropped. `over` starts with the token and may run past it (at least
-/// 16 bytes when it can). `scratch` receives a lower-cased copy of `text`.
-#[inline(always)]
-pub(crate) fn for_each_token(
-    text: &str,
-    scratch: &mut String,
-    mut token: impl FnMut(&[u8], &[u8]),
-) {
-    // Lower-casing ASCII in place leaves every other byte, and so every separator, where it was.
-    // The 16 NUL bytes at the end let a token's hash read 16 bytes from wherever it starts.
-    scratch.clear();
-    scratch.reserve(text.len() + 16);
-    scratch.push_str(text);
-    scratch.make_ascii_lowercase();
-    scratch.push_str("\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0");
-    let padded = scratch.as_bytes();
-    let lower = &padded[..text.len()];
-    // Position of the first non-ASCII byte at or after the current run: most texts have none
-    // or few, so most runs are known to be ASCII without looking at their bytes.
-    let mut non_ascii = first_non_ascii(lower);
-    // The normalised form of the last run holding a non-ASCII character, and how far its tokens
-    // have been taken. Only allocated if there is such a run.
-    let mut normalised = String::new();
-    let mut taken = 0;
-    let mut runs = Runs::new(lower);
-    // One loop with one call of `token`, so that `token` inlines here.
-    loop {
-        let (bytes, over): (&[u8], &[u8]) = if taken < normalised.len() {
-            let rest = &normalised[taken..];
-            let t = rest.split(' ').next().unwrap_or(rest);
-            taken += t.len() + 1;
-            let t = t.trim_matches(|c: char| !c.is_alphanumeric());
-            if t.is_empty() {
-                continue;
+/// The tokens of a text, found a batch at a time: the whitespace-separated runs of
+/// [`normalize`](crate::normalize)`(text)`, trimmed of non-alphanumeric characters at both
+/// ends, those left empty dropped.
+///
+/// Runs are found on a lower-cased copy of the raw text (see the module's documentation), a
+/// 64-byte block at a time: the block's mask of separator bytes gives its run starts, and each
+/// run's end is the first separator after its start in this block or the next one, one bit scan
+/// away. There is no branch on whether a run crosses a block boundary.
+pub(crate) struct TokenStream<'a> {
+    text: &'a str,
+    /// `text` lower-cased, then [`PADDING`].
+    padded: &'a [u8],
+    /// Position of the first non-ASCII byte at or after the current run (most texts have none
+    /// or few, so most runs are known to be ASCII without looking at their bytes).
+    non_ascii: usize,
+    /// Offset of the current block; its separator mask, the next block's, and the starts of
+    /// runs in it not yet taken.
+    base: usize,
+    separators: u64,
+    next_separators: u64,
+    starts: u64,
+    /// 1 if the last byte of the current block is not a separator.
+    carry: u64,
+    /// The normalised form of the last run holding a non-ASCII character, and how far its
+    /// tokens were taken.
+    normalised: &'a mut String,
+    taken: usize,
+}
+
+/// NUL bytes after the text, which are separators: a whole block can be read from any position
+/// of the text, and 16 bytes from any token's start.
+const PADDING: [u8; 64] = [0; 64];
+
+impl<'a> TokenStream<'a> {
+    pub(crate) fn new(
+        text: &'a str,
+        lower: &'a mut Vec<u8>,
+        normalised: &'a mut String,
+    ) -> TokenStream<'a> {
+        // Lower-casing ASCII in place leaves every other byte, and so every separator, where it
+        // was.
+        lower.clear();
+        lower.reserve(text.len() + PADDING.len());
+        lower.extend(text.bytes().map(|b| b.to_ascii_lowercase()));
+        lower.extend_from_slice(&PADDING);
+        normalised.clear();
+        let padded = &lower[..];
+        TokenStream {
+            text,
+            padded,
+            non_ascii: first_non_ascii(&padded[..text.len()]),
+            // Before block 0, with no start left: the first `fill` moves to block 0.
+            base: 0usize.wrapping_sub(64),
+            separators: u64::MAX,
+            next_separators: block_separators(padded, 0),
+            starts: 0,
+            carry: 0,
+            normalised,
+            taken: 0,
+        }
+    }
+
+    /// Writes `hash(token, over)` for the next tokens into `out`, as many as fit or as are left,
+    /// and returns how many. `over` starts with the token and holds at least 16 bytes.
+    ///
+    /// Not inlined: called once a batch, it gets the registers to itself.
+    #[inline(never)]
+    pub(crate) fn fill(
+        &mut self,
+        out: &mut [u64],
+        mut hash: impl FnMut(&[u8], &[u8]) -> u64,
+    ) -> usize {
+        let mut n = 0;
+        let len = self.text.len();
+        let (padded, lower) = (self.padded, &self.padded[..len]);
+        loop {
+            // The tokens of a normalised run not yet taken.
+            while self.taken < self.normalised.len() {
+                if n == out.len() {
+                    return n;
+                }
+                let rest = &self.normalised[self.taken..];
+                let t = rest.split(' ').next().unwrap_or(rest);
+                self.taken += t.len() + 1;
+                let t = t.trim_matches(|c: char| !c.is_alphanumeric());
+                if let Some(slot) = out.get_mut(n).filter(|_| !t.is_empty()) {
+                    *slot = hash(t.as_bytes(), t.as_bytes());
+                    n += 1;
+                }
             }
-            (t.as_bytes(), t.as_bytes())
-        } else {
-            let Some((start, end)) = runs.next() else { break };
-            if non_ascii < start {
-                non_ascii = start + first_non_ascii(&lower[start..]);
+            if self.starts == 0 {
+                // The next block.
+                self.base = self.base.wrapping_add(64);
+                if self.base >= len {
+                    self.base = len;
+                    return n;
+                }
+                self.separators = self.next_separators;
+                self.next_separators = block_separators(padded, self.base + 64);
+                let word = !self.separators;
+                self.starts = word & !((word << 1) | self.carry);
+                self.carry = word >> 63;
             }
-            if end <= non_ascii {
-                let run = &lower[start..end];
-                // Most words start and end with a letter or digit: two table look-ups.
-                if ALPHANUMERIC[usize::from(run[0])] & ALPHANUMERIC[usize::from(run[run.len() - 1])]
-                {
-                    (run, &padded[start..])
-                } else if let Some((first, last)) = trim_ascii(run) {
-                    (&run[first..=last], &padded[start + first..])
+            // The block's runs, in a loop that keeps its state in registers.
+            let (base, mut starts, mut non_ascii) = (self.base, self.starts, self.non_ascii);
+            // This block's separators, then the next block's.
+            let separators = u128::from(self.next_separators) << 64 | u128::from(self.separators);
+            let mut normalise = None;
+            while starts != 0 && n < out.len() {
+                let offset = starts.trailing_zeros();
+                starts &= starts - 1;
+                let start = base + offset as usize;
+                let after = (separators >> offset) as u64;
+                let end = if after != 0 {
+                    start + after.trailing_zeros() as usize
+                } else {
+                    long_run_end(padded, start)
+                };
+                if non_ascii < start {
+                    non_ascii = start + first_non_ascii(&lower[start..]);
+                }
+                if end > non_ascii {
+                    normalise = Some((start, end));
+                    break;
+                }
+                // Most words start and end with a letter or digit, and most others have one
+                // punctuation mark at an end: both kinds are taken with no branch on which.
+                let first = start + usize::from(!ALPHANUMERIC[usize::from(padded[start])]);
+                let stop = end - usize::from(!ALPHANUMERIC[usize::from(padded[end - 1])]);
+                let clean = (first < stop)
+                    & ALPHANUMERIC[usize::from(padded[first])]
+                    & ALPHANUMERIC[usize::from(padded[stop.saturating_sub(1)])];
+                let (first, last) = if clean {
+                    (first, stop - 1)
+                } else if let Some((first, last)) = trim_ascii(&lower[start..end]) {
+                    (start + first, start + last)
                 } else {
                     continue;
+                };
+                if let Some(slot) = out.get_mut(n) {
+                    *slot = hash(&lower[first..=last], &padded[first..]);
                 }
-            } else {
-                // The run's original text (its ends are ASCII bytes, so char boundaries).
-                normalize_into(&text[start..end], &mut normalised);
-                taken = 0;
-                continue;
+                n += 1;
             }
-        };
-        token(bytes, over);
+            self.starts = starts;
+            self.non_ascii = non_ascii;
+            if let Some((start, end)) = normalise {
+                // The run's original text (its ends are ASCII bytes, so char boundaries).
+                normalize_into(&self.text[start..end], self.normalised);
+                self.taken = 0;
+            } else if n == out.len() {
+                return n;
+            }
+        }
     }
+}
+
+/// The separator mask of the block at `base` of a padded text; all separators past the text.
+#[inline(always)]
+fn block_separators(padded: &[u8], base: usize) -> u64 {
+    match padded.get(base..).and_then(|b| b.first_chunk::<64>()) {
+        Some(block) => separator_mask(block),
+        None => u64::MAX,
+    }
+}
+
+/// The end of a run that starts at `start` and goes on past the next block.
+#[cold]
+#[inline(never)]
+fn long_run_end(padded: &[u8], start: usize) -> usize {
+    // The padding holds separators, so there is one.
+    start + padded[start..].iter().position(|&b| b <= b' ' || b == 0x7f).unwrap_or(0)
 }
 
 /// Whether each byte is an ASCII letter or digit: one load and no branch, where
@@ -530,9 +691,20 @@ mod tests {
 
     fn fast_tokens(text: &str) -> Vec<String> {
         let mut tokens = Vec::new();
-        for_each_token(text, &mut String::new(), |t, _| {
-            tokens.push(String::from_utf8(t.to_vec()).expect("tokens are UTF-8"))
-        });
+        let (mut lower, mut normalised) = (Vec::new(), String::new());
+        let mut stream = TokenStream::new(text, &mut lower, &mut normalised);
+        // A small batch, so that batches end inside blocks and inside normalised runs.
+        let mut out = [0u64; 3];
+        loop {
+            let n = stream.fill(&mut out, |t, over| {
+                assert!(over.len() >= 16.min(t.len()) && over.starts_with(t));
+                tokens.push(String::from_utf8(t.to_vec()).expect("tokens are UTF-8"));
+                0
+            });
+            if n < out.len() {
+                break;
+            }
+        }
         tokens
     }
 

@@ -142,7 +142,7 @@ pub(crate) struct Fingerprinter {
 /// Per-thread buffers for fingerprinting.
 #[derive(Default)]
 pub(crate) struct FingerprintScratch {
-    text: String,
+    text: crate::shingle::ShingleScratch,
     distinct: DistinctCounter,
 }
 
