@@ -259,6 +259,16 @@ impl crate::shingle::Sink for Collect {
     fn shingle(&mut self, h: u64) {
         self.0.push(h);
     }
+
+    #[inline(always)]
+    fn shingles(&mut self, hashes: &[u64]) {
+        self.0.extend_from_slice(hashes);
+    }
+
+    #[inline(always)]
+    fn kgrams<const K: usize>(&mut self, tokens: &[u64]) {
+        self.0.extend(tokens.windows(K).map(crate::shingle::combine));
+    }
 }
 
 /// The Jaccard similarity that corresponds to `threshold` in `measure` for this pair's sizes.

@@ -266,7 +266,9 @@ fn word_kgrams<const K: usize, S: Sink>(
     let mut held = 0;
     let mut total = 0usize;
     loop {
-        let n = stream.fill(&mut tokens[held..held + BATCH], |token, over| keys.hash(token, over));
+        let n = stream.fill(&mut tokens[held..held + BATCH], |bytes, start, len| {
+            keys.hash(bytes, start, len)
+        });
         total += n;
         let have = held + n;
         if have >= k {
@@ -338,20 +340,20 @@ impl TokenKeys {
         xxh3_64_with_seed(token, self.seed)
     }
 
-    /// The hash of `token`. `over` starts with `token`; when it holds at least 16 bytes, the
-    /// first 16 are read at once (the bytes beyond the token are masked off), which spares a copy.
+    /// The hash of the token `bytes[start..start + len]`. When `bytes` holds 16 bytes from
+    /// `start`, they are read at once (the bytes beyond the token are masked off), which spares
+    /// a copy.
     #[inline]
-    fn hash(&self, token: &[u8], over: &[u8]) -> u64 {
-        let len = token.len();
-        debug_assert!(len > 0 && over.starts_with(token));
+    pub(crate) fn hash(&self, bytes: &[u8], start: usize, len: usize) -> u64 {
+        debug_assert!(len > 0 && start + len <= bytes.len());
         if len > 16 {
-            return self.hash_long(token);
+            return self.hash_long(&bytes[start..start + len]);
         }
-        let bytes: [u8; 16] = match over.get(..16) {
+        let bytes: [u8; 16] = match bytes.get(start..start + 16) {
             Some(head) => head.try_into().unwrap_or([0; 16]),
             None => {
                 let mut padded = [0u8; 16];
-                padded[..len].copy_from_slice(token);
+                padded[..len].copy_from_slice(&bytes[start..start + len]);
                 padded
             }
         };
@@ -427,15 +429,16 @@ impl<'a> TokenStream<'a> {
         }
     }
 
-    /// Writes `hash(token, over)` for the next tokens into `out`, as many as fit or as are left,
-    /// and returns how many. `over` starts with the token and holds at least 16 bytes.
+    /// Writes `hash(bytes, start, len)` for the next tokens into `out`, as many as fit or as are
+    /// left, and returns how many. The token is `bytes[start..start + len]`; `bytes` holds at
+    /// least 16 bytes from `start` when the token is ASCII.
     ///
     /// Not inlined: called once a batch, it gets the registers to itself.
     #[inline(never)]
     pub(crate) fn fill(
         &mut self,
         out: &mut [u64],
-        mut hash: impl FnMut(&[u8], &[u8]) -> u64,
+        mut hash: impl FnMut(&[u8], usize, usize) -> u64,
     ) -> usize {
         let mut n = 0;
         let len = self.text.len();
@@ -451,7 +454,7 @@ impl<'a> TokenStream<'a> {
                 self.taken += t.len() + 1;
                 let t = t.trim_matches(|c: char| !c.is_alphanumeric());
                 if let Some(slot) = out.get_mut(n).filter(|_| !t.is_empty()) {
-                    *slot = hash(t.as_bytes(), t.as_bytes());
+                    *slot = hash(t.as_bytes(), 0, t.len());
                     n += 1;
                 }
             }
@@ -505,7 +508,7 @@ impl<'a> TokenStream<'a> {
                     continue;
                 };
                 if let Some(slot) = out.get_mut(n) {
-                    *slot = hash(&lower[first..=last], &padded[first..]);
+                    *slot = hash(padded, first, last + 1 - first);
                 }
                 n += 1;
             }
@@ -609,7 +612,7 @@ mod tests {
 
     fn token_hashes(tokens: &[&str], seed: u64) -> Vec<u64> {
         let keys = TokenKeys::new(seed);
-        tokens.iter().map(|t| keys.hash(t.as_bytes(), t.as_bytes())).collect()
+        tokens.iter().map(|t| keys.hash(t.as_bytes(), 0, t.len())).collect()
     }
 
     #[test]
@@ -696,8 +699,8 @@ mod tests {
         // A small batch, so that batches end inside blocks and inside normalised runs.
         let mut out = [0u64; 3];
         loop {
-            let n = stream.fill(&mut out, |t, over| {
-                assert!(over.len() >= 16.min(t.len()) && over.starts_with(t));
+            let n = stream.fill(&mut out, |bytes, start, len| {
+                let t = &bytes[start..start + len];
                 tokens.push(String::from_utf8(t.to_vec()).expect("tokens are UTF-8"));
                 0
             });
@@ -733,13 +736,16 @@ mod tests {
         let keys = TokenKeys::new(7);
         let text = b"abcdefghijklmnopqrstuvwxyz0123456789";
         for len in 1..=20 {
-            let token = &text[..len];
-            assert_eq!(keys.hash(token, text), keys.hash(token, token), "{len}");
+            for start in [0, 3, 30] {
+                let token = &text[start..(start + len).min(text.len())];
+                let alone = keys.hash(token, 0, token.len());
+                assert_eq!(keys.hash(text, start, token.len()), alone, "{start} {len}");
+            }
         }
         // Distinct tokens of every short length hash apart, and the seed matters.
-        let mut hashes: Vec<u64> = (1..=16).map(|len| keys.hash(&text[..len], text)).collect();
-        hashes.extend((0..=9).map(|d| keys.hash(&[b'0' + d], &[b'0' + d])));
-        hashes.push(TokenKeys::new(8).hash(b"a", b"a"));
+        let mut hashes: Vec<u64> = (1..=16).map(|len| keys.hash(text, 0, len)).collect();
+        hashes.extend((0..=9).map(|d| keys.hash(&[b'0' + d], 0, 1)));
+        hashes.push(TokenKeys::new(8).hash(b"a", 0, 1));
         let n = hashes.len();
         hashes.sort_unstable();
         hashes.dedup();
