@@ -3,7 +3,9 @@
 pub(crate) use crate::config::Linkage;
 use crate::config::{ClustererBuilder, Config, SignatureKind, Similarity, Verification};
 use crate::lsh::{Banding, candidate_pairs, sort_by_top_bits};
-use crate::minhash::{Scratch, Signature, SignatureParams, Signer, containment_from_jaccard};
+use crate::minhash::{
+    DistinctCounter, Scratch, Signature, SignatureParams, Signer, containment_from_jaccard,
+};
 use crate::shingle::for_each_shingle;
 use crate::simhash::{
     self, Fingerprint, FingerprintParams, FingerprintScratch, Fingerprinter, HammingTables,
@@ -137,19 +139,41 @@ impl Clusterer {
     pub fn cluster<S: AsRef<str> + Sync>(&self, docs: &[S]) -> Clusters {
         assert!(u32::try_from(docs.len()).is_ok(), "at most u32::MAX articles per batch");
         let cap = self.config.bucket_cap;
-        let (sketches, candidates) = match self.config.signature {
+        // With exact verification, each article's shingle keys are kept from the pass that
+        // counted them, so that verification need not shingle the text again.
+        let exact = self.config.verification == Verification::Exact;
+        let keys_of = |keys_into: &dyn Fn(&mut Vec<u32>)| -> Vec<u32> {
+            let mut keys = Vec::new();
+            if exact {
+                keys_into(&mut keys);
+            }
+            keys
+        };
+        let (sketches, keys, candidates) = match self.config.signature {
             SignatureKind::MinHash => {
-                let signatures = self.signatures(docs);
+                let (signatures, keys): (Vec<Signature>, Vec<Vec<u32>>) =
+                    par_map(docs, |_, text, scratch: &mut Scratch| {
+                        let signature = self.signer.sign(text.as_ref(), scratch);
+                        (signature, keys_of(&|out| scratch.keys_into(out)))
+                    })
+                    .into_iter()
+                    .unzip();
                 let candidates = candidate_pairs(&signatures, self.banding, cap);
-                (Sketches::MinHash(signatures), candidates)
+                (Sketches::MinHash(signatures), keys, candidates)
             }
             SignatureKind::SimHash => {
-                let fingerprints = self.fingerprints(docs);
+                let (fingerprints, keys): (Vec<Fingerprint>, Vec<Vec<u32>>) =
+                    par_map(docs, |_, text, scratch: &mut FingerprintScratch| {
+                        let fingerprint = self.fingerprinter.fingerprint(text.as_ref(), scratch);
+                        (fingerprint, keys_of(&|out| scratch.keys_into(out)))
+                    })
+                    .into_iter()
+                    .unzip();
                 let candidates = simhash::candidate_pairs(&fingerprints, &self.tables, cap);
-                (Sketches::SimHash(fingerprints), candidates)
+                (Sketches::SimHash(fingerprints), keys, candidates)
             }
         };
-        let (pairs, judge) = self.verify(docs, &sketches, candidates);
+        let (pairs, judge) = self.verify(keys, &sketches, candidates);
         let pairs = match self.config.linkage {
             Linkage::Single => pairs,
             Linkage::Majority => {
@@ -161,9 +185,11 @@ impl Clusterer {
     }
 
     /// Keeps the candidate pairs whose similarity reaches the threshold.
-    fn verify<'a, S: AsRef<str> + Sync>(
+    ///
+    /// `keys` holds each article's distinct shingle keys, unsorted, with exact verification.
+    fn verify<'a>(
         &self,
-        docs: &[S],
+        keys: Vec<Vec<u32>>,
         sketches: &'a Sketches,
         candidates: Vec<(u32, u32)>,
     ) -> (Vec<Pair>, Judge<'a>) {
@@ -195,26 +221,28 @@ impl Clusterer {
                 (estimated_jaccard(sa, sb) >= lowest).then_some((a, b))
             })
         };
-        let (candidates, judge) = match (self.config.verification, sketches) {
-            (Verification::Estimate, Sketches::MinHash(sigs)) => {
-                (candidates, Judge::MinHash { sigs, measure, threshold })
-            }
-            (Verification::Estimate, Sketches::SimHash(fps)) => {
-                (candidates, Judge::SimHash { fps, max_distance: self.tables.max_distance() })
-            }
-            (Verification::Exact, _) => {
-                let plausible = plausible(candidates);
-                let mut needed = vec![false; docs.len()];
-                for &(a, b) in &plausible {
-                    needed[a as usize] = true;
-                    needed[b as usize] = true;
+        let (candidates, judge) =
+            match (self.config.verification, sketches) {
+                (Verification::Estimate, Sketches::MinHash(sigs)) => {
+                    (candidates, Judge::MinHash { sigs, measure, threshold })
                 }
-                let sets: Vec<Vec<u64>> = par_map(docs, |i, text, scratch: &mut SetScratch| {
-                    if needed[i] { self.shingle_set(text.as_ref(), scratch) } else { Vec::new() }
-                });
-                (plausible, Judge::Exact { sets, measure, threshold })
-            }
-        };
+                (Verification::Estimate, Sketches::SimHash(fps)) => {
+                    (candidates, Judge::SimHash { fps, max_distance: self.tables.max_distance() })
+                }
+                (Verification::Exact, _) => {
+                    let plausible = plausible(candidates);
+                    let mut needed = vec![false; keys.len()];
+                    for &(a, b) in &plausible {
+                        needed[a as usize] = true;
+                        needed[b as usize] = true;
+                    }
+                    let sets: Vec<Vec<u32>> = par_map(&keys, |i, keys, counts: &mut Vec<usize>| {
+                        if needed[i] { sorted_keys(keys, counts) } else { Vec::new() }
+                    });
+                    drop(keys);
+                    (plausible, Judge::Exact { sets, measure, threshold })
+                }
+            };
         let pairs = par_filter_map(&candidates, |&(a, b)| {
             let (a, b) = (a as usize, b as usize);
             let similarity = judge.similarity(a, b);
@@ -223,9 +251,10 @@ impl Clusterer {
         (pairs, judge)
     }
 
-    /// The sorted, distinct shingle hashes of `text`.
-    pub(crate) fn shingle_set(&self, text: &str, scratch: &mut SetScratch) -> Vec<u64> {
-        let SetScratch { text: buf, hashes, counts } = scratch;
+    /// The shingle set of `text`: its distinct shingle keys (the upper 32 bits of each shingle
+    /// hash, as [`DistinctCounter`] counts them), sorted.
+    pub(crate) fn shingle_set(&self, text: &str, scratch: &mut SetScratch) -> Vec<u32> {
+        let SetScratch { text: buf, hashes, keys, .. } = scratch;
         hashes.clear();
         let Collect(hashes) = for_each_shingle(
             text,
@@ -234,12 +263,20 @@ impl Clusterer {
             buf,
             Collect(std::mem::take(hashes)),
         );
-        let mut set = Vec::with_capacity(hashes.len());
-        sort_by_top_bits(&hashes, |&h| h, counts, &mut set);
-        set.dedup();
+        keys.clear();
+        keys.extend(hashes.iter().map(|&h| DistinctCounter::key(h)));
         scratch.hashes = hashes;
+        let mut set = sorted_keys(&scratch.keys, &mut scratch.counts);
+        set.dedup();
         set
     }
+}
+
+/// `keys` sorted, in a vector of their own.
+pub(crate) fn sorted_keys(keys: &[u32], counts: &mut Vec<usize>) -> Vec<u32> {
+    let mut set = Vec::with_capacity(keys.len());
+    sort_by_top_bits(keys, |&k| u64::from(k) << 32, counts, &mut set);
+    set
 }
 
 /// Reusable buffers for [`Clusterer::shingle_set`], one per thread.
@@ -247,7 +284,8 @@ impl Clusterer {
 pub(crate) struct SetScratch {
     text: crate::shingle::ShingleScratch,
     hashes: Vec<u64>,
-    counts: Vec<usize>,
+    keys: Vec<u32>,
+    pub(crate) counts: Vec<usize>,
 }
 
 /// Collects shingle hashes. It owns its vector, so that the tokenizer's loop keeps it in
@@ -331,7 +369,7 @@ fn equal_bytes(x: &[u8], y: &[u8]) -> usize {
 }
 
 /// Exact similarity of two sorted, distinct hash sets. Empty sets are similar to nothing.
-pub(crate) fn exact_similarity(a: &[u64], b: &[u64], measure: Similarity) -> f64 {
+pub(crate) fn exact_similarity(a: &[u32], b: &[u32], measure: Similarity) -> f64 {
     if a.is_empty() || b.is_empty() {
         return 0.0;
     }
@@ -351,7 +389,7 @@ pub(crate) fn exact_similarity(a: &[u64], b: &[u64], measure: Similarity) -> f64
 /// and moves past the block whose last value is smaller (both on a tie). Each pair of blocks
 /// meets at most once, and a value of the block left behind can match nothing further on: the
 /// other side's later values are larger than its last one.
-fn intersection_size(a: &[u64], b: &[u64]) -> usize {
+fn intersection_size(a: &[u32], b: &[u32]) -> usize {
     const BLOCK: usize = 2;
     let (mut i, mut j, mut n) = (0, 0, 0);
     while let (Some(x), Some(y)) = (a[i..].first_chunk::<BLOCK>(), b[j..].first_chunk::<BLOCK>()) {
@@ -414,7 +452,7 @@ pub(crate) fn sketch_key(values: &[u32]) -> u64 {
 /// [`Linkage::Majority`] for pairs that were never candidates.
 enum Judge<'a> {
     /// Exact similarity from shingle sets (present for every article that had a candidate).
-    Exact { sets: Vec<Vec<u64>>, measure: Similarity, threshold: f64 },
+    Exact { sets: Vec<Vec<u32>>, measure: Similarity, threshold: f64 },
     /// Estimated similarity from MinHash signatures.
     MinHash { sigs: &'a [Signature], measure: Similarity, threshold: f64 },
     /// SimHash fingerprints within the search distance.
@@ -724,10 +762,10 @@ mod tests {
     proptest::proptest! {
         #[test]
         fn block_merge_counts_the_intersection(
-            a in proptest::collection::btree_set(0u64..300, 0..80),
-            b in proptest::collection::btree_set(0u64..300, 0..80),
+            a in proptest::collection::btree_set(0u32..300, 0..80),
+            b in proptest::collection::btree_set(0u32..300, 0..80),
         ) {
-            let (a, b): (Vec<u64>, Vec<u64>) = (a.into_iter().collect(), b.into_iter().collect());
+            let (a, b): (Vec<u32>, Vec<u32>) = (a.into_iter().collect(), b.into_iter().collect());
             let expected = a.iter().filter(|x| b.binary_search(x).is_ok()).count();
             proptest::prop_assert_eq!(intersection_size(&a, &b), expected);
             proptest::prop_assert_eq!(intersection_size(&b, &a), expected);

@@ -62,15 +62,16 @@ pub enum Linkage {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Verification {
-    /// Compute the similarity exactly from the two articles' shingle hash sets, which are
-    /// rebuilt (only for articles that have a candidate) and dropped after use. Pairs whose
+    /// Compute the similarity exactly from the two articles' shingle sets (each distinct
+    /// shingle as the upper 32 bits of its hash, the keys that also give the shingle count),
+    /// kept from signing and sorted for the articles that have a candidate. Pairs whose
     /// signature estimate lies more than four standard errors below the threshold are rejected
     /// without it. The default: near a low threshold, a 256-slot estimate's standard error
     /// (about 0.023 at similarity 0.16) is as wide as the gap between reprints and different
     /// stories on the same event.
     #[default]
     Exact,
-    /// Use the signature estimate alone: no second pass over the text, at the cost of
+    /// Use the signature estimate alone: no shingle set is kept, at the cost of
     /// misjudging pairs whose similarity lies within a few standard errors of the threshold.
     Estimate,
 }

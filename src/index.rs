@@ -46,7 +46,8 @@
 //!    then the xxh3 hash of everything so far;
 //! 3. the number of articles and of verified pairs, then each article (its id, its number of
 //!    distinct shingles, its signature as `u32`s, or its fingerprint as two `u32`s, low half
-//!    first, and, with exact verification, its sorted shingle hashes), then each verified pair
+//!    first, and, with exact verification, its shingle set: a `u64` length, then its sorted
+//!    shingle keys as `u32`s), then each verified pair
 //!    (two article positions and the similarity as an `f64`);
 //! 4. the xxh3 hash of everything before it.
 //!
@@ -69,7 +70,7 @@ use xxhash_rust::xxh3::Xxh3Default;
 
 use crate::cluster::{
     Clusterer, Linkage, Pair, SetScratch, exact_similarity, jaccard_threshold, majority_links,
-    sketch_key,
+    sketch_key, sorted_keys,
 };
 use crate::config::{SignatureKind, Similarity, Verification};
 use crate::error::{Error, Result};
@@ -79,7 +80,7 @@ use crate::shingle::Shingles;
 use crate::simhash::{FingerprintScratch, hamming};
 
 /// The version of the format [`Index::save`] writes and [`Index::load`] reads.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 const MAGIC: [u8; 8] = *b"RPRNTIDX";
 
@@ -108,7 +109,7 @@ pub struct Match {
 /// and lie within the search distance, as in [`Clusterer::cluster`].
 ///
 /// Memory per article: its sketch (a MinHash signature of 4 bytes per slot, or an 8-byte SimHash
-/// fingerprint), with exact verification its shingle hashes (8 bytes per distinct shingle), and
+/// fingerprint), with exact verification its shingle set (4 bytes per distinct shingle), and
 /// about 15 bytes per LSH band (or SimHash table) for the buckets, more for bands whose bucket
 /// it shares with other articles. [`Index::memory_bytes`] gives the total.
 #[derive(Clone)]
@@ -126,8 +127,9 @@ pub struct Index {
     counts: Vec<u32>,
     /// Per slot: the sketch's `width` values, one after the other.
     sketches: Vec<u32>,
-    /// Per slot: the sorted, distinct shingle hashes (exact verification only; empty otherwise).
-    sets: Vec<Box<[u64]>>,
+    /// Per slot: the shingle set, sorted shingle keys (exact verification only; empty
+    /// otherwise).
+    sets: Vec<Box<[u32]>>,
     /// Id to slot, for live articles.
     slot_of: HashMap<u64, u32, RandomState>,
     buckets: Buckets,
@@ -186,21 +188,23 @@ fn fingerprint_bits(sketch: &[u32]) -> u64 {
 struct Article<'a> {
     sketch: &'a [u32],
     count: usize,
-    set: &'a [u64],
+    set: &'a [u32],
 }
 
 struct Prepared {
     sketch: Vec<u32>,
     /// The number of distinct shingles; 0 for an empty article.
     count: usize,
-    set: Box<[u64]>,
+    set: Box<[u32]>,
 }
 
 #[derive(Default)]
 struct Buffers {
     scratch: Scratch,
     fingerprint: FingerprintScratch,
-    set: SetScratch,
+    /// The last article's shingle keys, and the counts for sorting them.
+    keys: Vec<u32>,
+    counts: Vec<usize>,
 }
 
 impl Default for Index {
@@ -430,8 +434,8 @@ impl Index {
             + vec(self.live.capacity(), 1)
             + vec(self.counts.capacity(), size_of::<u32>())
             + vec(self.sketches.capacity(), size_of::<u32>())
-            + vec(self.sets.capacity(), size_of::<Box<[u64]>>())
-            + self.sets.iter().map(|s| s.len() * size_of::<u64>()).sum::<usize>()
+            + vec(self.sets.capacity(), size_of::<Box<[u32]>>())
+            + self.sets.iter().map(|s| s.len() * size_of::<u32>()).sum::<usize>()
             + vec(self.links.capacity(), size_of::<Link>())
             + map_bytes(&self.slot_of)
             + self.buckets.memory_bytes()
@@ -645,9 +649,17 @@ impl Index {
                 (vec![bits as u32, (bits >> 32) as u32], fingerprint.shingle_count())
             }
         };
+        // The shingle set from the keys that signing counted, sorted: the text is not shingled
+        // again.
         let exact = self.clusterer.config().verification == Verification::Exact;
         let set = if exact && count > 0 {
-            self.clusterer.shingle_set(text, &mut buffers.set).into_boxed_slice()
+            let Buffers { scratch, fingerprint, keys, counts } = buffers;
+            keys.clear();
+            match &self.family {
+                Family::MinHash(_) => scratch.keys_into(keys),
+                Family::SimHash { .. } => fingerprint.keys_into(keys),
+            }
+            sorted_keys(keys, counts).into_boxed_slice()
         } else {
             Box::default()
         };
@@ -702,7 +714,7 @@ impl Index {
 
     /// Appends an article and files it in its buckets (used when loading and compacting, where
     /// no candidate is needed).
-    fn push(&mut self, id: u64, count: u32, sketch: &[u32], set: Box<[u64]>) {
+    fn push(&mut self, id: u64, count: u32, sketch: &[u32], set: Box<[u32]>) {
         let slot = self.ids.len() as u32;
         if count > 0 {
             for band in 0..self.family.keys() {
@@ -713,7 +725,7 @@ impl Index {
         self.push_entry(id, count, sketch, set);
     }
 
-    fn push_entry(&mut self, id: u64, count: u32, sketch: &[u32], set: Box<[u64]>) {
+    fn push_entry(&mut self, id: u64, count: u32, sketch: &[u32], set: Box<[u32]>) {
         debug_assert_eq!(sketch.len(), self.width);
         let slot = self.ids.len() as u32;
         self.ids.push(id);
@@ -1203,20 +1215,20 @@ impl<R: Read> HashingReader<R> {
         Ok(u64::from_le_bytes(self.array()?))
     }
 
-    /// A length-prefixed list of strictly ascending `u64`s, read in chunks so that the
+    /// A `u64` length, then that many strictly ascending `u32`s, read in chunks so that the
     /// allocation grows only with the bytes actually present.
-    fn sorted_set(&mut self) -> Result<Box<[u64]>> {
+    fn sorted_set(&mut self) -> Result<Box<[u32]>> {
         const CHUNK: usize = 4096;
         let len = self.u64()?;
-        let mut set: Vec<u64> = Vec::with_capacity((len as usize).min(CHUNK));
+        let mut set: Vec<u32> = Vec::with_capacity((len as usize).min(CHUNK));
         let mut left = len;
-        let mut bytes = vec![0u8; 8 * CHUNK.min(len as usize)];
+        let mut bytes = vec![0u8; 4 * CHUNK.min(len as usize)];
         while left > 0 {
             let take = (left as usize).min(CHUNK);
-            let chunk = &mut bytes[..8 * take];
+            let chunk = &mut bytes[..4 * take];
             self.fill(chunk)?;
             set.extend(
-                chunk.chunks_exact(8).map(|b| u64::from_le_bytes(b.try_into().unwrap_or_default())),
+                chunk.chunks_exact(4).map(|b| u32::from_le_bytes(b.try_into().unwrap_or_default())),
             );
             left -= take as u64;
         }

@@ -210,6 +210,14 @@ pub(crate) struct Scratch {
     filled: Vec<bool>,
 }
 
+impl Scratch {
+    /// Appends the distinct shingle keys of the article signed last to `out`, in no particular
+    /// order.
+    pub(crate) fn keys_into(&self, out: &mut Vec<u32>) {
+        self.distinct.keys_into(out);
+    }
+}
+
 impl Signer {
     pub(crate) fn new(params: SignatureParams) -> Signer {
         let (permutations, offers) = match params.scheme {
@@ -586,10 +594,26 @@ impl DistinctCounter {
         self.insert_key(Self::key(h))
     }
 
+    /// Appends the keys in the set to `out`, in no particular order. Every cell is written to a
+    /// small buffer and the position moves on past the full ones: a branch on each cell would
+    /// mispredict on most of the full ones.
+    pub(crate) fn keys_into(&self, out: &mut Vec<u32>) {
+        out.reserve(self.count);
+        let mut buffer = [0u32; 64];
+        for cells in self.table.chunks(64) {
+            let mut n = 0;
+            for &key in cells {
+                buffer[n % 64] = key;
+                n += usize::from(key != 0);
+            }
+            out.extend_from_slice(&buffer[..n]);
+        }
+    }
+
     /// The key stored for `h`: its upper 32 bits. Zero marks an empty cell; a key of 0 is
     /// stored as 1.
     #[inline]
-    fn key(h: u64) -> u32 {
+    pub(crate) fn key(h: u64) -> u32 {
         ((h >> 32) as u32).max(1)
     }
 

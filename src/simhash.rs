@@ -146,6 +146,14 @@ pub(crate) struct FingerprintScratch {
     distinct: DistinctCounter,
 }
 
+impl FingerprintScratch {
+    /// Appends the distinct shingle keys of the article fingerprinted last to `out`, in no
+    /// particular order.
+    pub(crate) fn keys_into(&self, out: &mut Vec<u32>) {
+        self.distinct.keys_into(out);
+    }
+}
+
 impl Fingerprinter {
     pub(crate) fn new(params: FingerprintParams) -> Fingerprinter {
         Fingerprinter { params }

@@ -4,7 +4,10 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use reprint::{Clusterer, Error, Index, Match, Scheme, SignatureKind, Similarity, Verification};
+use reprint::{
+    Clusterer, Error, Index, Match, Scheme, SignatureKind, Similarity, Verification,
+    index::FORMAT_VERSION,
+};
 
 fn seeds() -> Vec<String> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/seeds");
@@ -322,7 +325,10 @@ fn altered_parts_give_the_matching_error() {
     assert_eq!(load(&bad), Some(Error::BadMagic));
     let mut bad = saved.clone();
     bad[8] = 99;
-    assert_eq!(load(&bad), Some(Error::UnsupportedVersion { found: 99, supported: 1 }));
+    assert_eq!(
+        load(&bad),
+        Some(Error::UnsupportedVersion { found: 99, supported: FORMAT_VERSION })
+    );
     let mut bad = saved.clone();
     let last = bad.len() - 1;
     bad[last] ^= 1;
