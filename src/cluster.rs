@@ -152,9 +152,12 @@ impl Clusterer {
         let (sketches, keys, candidates) = match self.config.signature {
             SignatureKind::MinHash => {
                 let (signatures, keys): (Vec<Signature>, Vec<Vec<u32>>) =
-                    par_map(docs, |_, text, scratch: &mut Scratch| {
-                        let signature = self.signer.sign(text.as_ref(), scratch);
-                        (signature, keys_of(&|out| scratch.keys_into(out)))
+                    par_map(docs, |_, text, (scratch, keys): &mut (Scratch, Vec<u32>)| {
+                        if !exact {
+                            return (self.signer.sign(text.as_ref(), scratch), Vec::new());
+                        }
+                        let signature = self.signer.sign_listing(text.as_ref(), scratch, keys);
+                        (signature, keys.clone())
                     })
                     .into_iter()
                     .unzip();

@@ -637,28 +637,31 @@ impl Index {
     }
 
     fn prepare(&self, text: &str, buffers: &mut Buffers) -> Prepared {
+        // With exact verification, the shingle set is made of the keys that signing counted,
+        // sorted: the text is not shingled again.
+        let exact = self.clusterer.config().verification == Verification::Exact;
+        let Buffers { scratch, fingerprint, keys, counts } = buffers;
+        keys.clear();
         let (sketch, count) = match &self.family {
             Family::MinHash(_) => {
-                let signature = self.clusterer.signer().sign(text, &mut buffers.scratch);
+                let signer = self.clusterer.signer();
+                let signature = if exact {
+                    signer.sign_listing(text, scratch, keys)
+                } else {
+                    signer.sign(text, scratch)
+                };
                 (signature.slots().to_vec(), signature.shingle_count())
             }
             Family::SimHash { .. } => {
-                let fingerprint =
-                    self.clusterer.fingerprinter().fingerprint(text, &mut buffers.fingerprint);
-                let bits = fingerprint.bits();
-                (vec![bits as u32, (bits >> 32) as u32], fingerprint.shingle_count())
+                let print = self.clusterer.fingerprinter().fingerprint(text, fingerprint);
+                if exact {
+                    fingerprint.keys_into(keys);
+                }
+                let bits = print.bits();
+                (vec![bits as u32, (bits >> 32) as u32], print.shingle_count())
             }
         };
-        // The shingle set from the keys that signing counted, sorted: the text is not shingled
-        // again.
-        let exact = self.clusterer.config().verification == Verification::Exact;
         let set = if exact && count > 0 {
-            let Buffers { scratch, fingerprint, keys, counts } = buffers;
-            keys.clear();
-            match &self.family {
-                Family::MinHash(_) => scratch.keys_into(keys),
-                Family::SimHash { .. } => fingerprint.keys_into(keys),
-            }
             sorted_keys(keys, counts).into_boxed_slice()
         } else {
             Box::default()

@@ -207,15 +207,9 @@ pub(crate) struct Scratch {
     text: crate::shingle::ShingleScratch,
     distinct: DistinctCounter,
     aside: Vec<u32>,
+    /// The distinct shingle keys, in the order they first occurred, when signing lists them.
+    listed: Vec<u32>,
     filled: Vec<bool>,
-}
-
-impl Scratch {
-    /// Appends the distinct shingle keys of the article signed last to `out`, in no particular
-    /// order.
-    pub(crate) fn keys_into(&self, out: &mut Vec<u32>) {
-        self.distinct.keys_into(out);
-    }
 }
 
 impl Signer {
@@ -236,28 +230,55 @@ impl Signer {
     }
 
     pub(crate) fn sign(&self, text: &str, scratch: &mut Scratch) -> Signature {
+        self.sign_with::<false>(text, scratch)
+    }
+
+    /// Signs `text` and sets `keys` to its distinct shingle keys (see [`DistinctCounter::key`]),
+    /// in no particular order.
+    pub(crate) fn sign_listing(
+        &self,
+        text: &str,
+        scratch: &mut Scratch,
+        keys: &mut Vec<u32>,
+    ) -> Signature {
+        let signature = self.sign_with::<true>(text, scratch);
+        keys.clear();
+        match self.params.scheme {
+            Scheme::OnePermutation => keys.extend_from_slice(&scratch.listed),
+            Scheme::Classic => scratch.distinct.keys_into(keys),
+        }
+        signature
+    }
+
+    /// Signs `text`; with `LIST`, the one-permutation sink also lists the distinct keys in
+    /// `scratch.listed` as it finds them, which costs a store a shingle where reading them out
+    /// of the table afterwards costs a look at every cell, four or more a key.
+    fn sign_with<const LIST: bool>(&self, text: &str, scratch: &mut Scratch) -> Signature {
         let slots = self.params.slots;
         let mut values = vec![EMPTY; slots].into_boxed_slice();
-        let Scratch { text: buf, distinct, aside, filled } = scratch;
+        let Scratch { text: buf, distinct, aside, listed, filled } = scratch;
+        listed.clear();
         // About one shingle per 6 bytes of text: a table at most an eighth full, whose first
         // probe nearly always finds the key or an empty cell (a fuller one mispredicts more
         // than clearing the larger table costs).
         distinct.reset(text.len() / 5 + 16);
         match self.params.scheme {
             Scheme::OnePermutation => {
-                let sink = OnePermutationSink {
+                let sink = OnePermutationSink::<LIST> {
                     distinct: std::mem::take(distinct),
                     collided: [0; COLLIDED],
                     collided_len: 0,
                     slots: slots as u64,
                     values,
                     aside: std::mem::take(aside),
+                    listed: std::mem::take(listed),
                 };
                 let mut sink =
                     for_each_shingle(text, self.params.shingles, self.params.seed, buf, sink);
                 sink.insert_collided();
                 *distinct = sink.distinct;
                 *aside = sink.aside;
+                *listed = sink.listed;
                 values = sink.values;
                 if distinct.count() > 0 && values.contains(&EMPTY) {
                     densify(&mut values, filled, self.params.seed, &self.offers);
@@ -284,7 +305,7 @@ impl Signer {
 
 /// One-permutation hashing of a stream of shingle hashes, counting the distinct ones. Owns its
 /// state, so that the tokenizer's loop keeps it in registers.
-struct OnePermutationSink {
+struct OnePermutationSink<const LIST: bool> {
     distinct: DistinctCounter,
     /// Keys whose first cell in `distinct` held another key, not yet inserted.
     collided: [u32; COLLIDED],
@@ -293,19 +314,29 @@ struct OnePermutationSink {
     values: Box<[u32]>,
     /// Keys of a batch whose first cell held another key, not yet inserted.
     aside: Vec<u32>,
+    /// With `LIST`: the keys in `distinct`, in the order they were inserted.
+    listed: Vec<u32>,
 }
 
 /// How many colliding keys wait before they are inserted.
 const COLLIDED: usize = 64;
 
-impl OnePermutationSink {
+impl<const LIST: bool> OnePermutationSink<LIST> {
     /// Inserts the keys set aside by [`Self::shingle`] with the probing insert.
     #[inline(never)]
     fn insert_collided(&mut self) {
-        for &key in &self.collided[..self.collided_len] {
-            self.distinct.insert_key(key);
+        for i in 0..self.collided_len {
+            self.insert_aside(self.collided[i]);
         }
         self.collided_len = 0;
+    }
+
+    /// Inserts a key set aside, with the probing insert.
+    #[inline]
+    fn insert_aside(&mut self, key: u32) {
+        if self.distinct.insert_key(key) && LIST {
+            self.listed.push(key);
+        }
     }
 
     /// A batch of shingle hashes, in one loop that keeps its state in registers. Keys whose
@@ -328,6 +359,11 @@ impl OnePermutationSink {
             aside.resize(hashes.len(), 0);
         }
         let mut collided = 0;
+        let listed = &mut self.listed;
+        if LIST {
+            // Room for the whole batch; cut back to the keys listed after it.
+            listed.resize(count + hashes.len(), 0);
+        }
         let slots = self.slots;
         let values = &mut self.values[..];
         for h in hashes {
@@ -336,6 +372,10 @@ impl OnePermutationSink {
                 let free = *cell == 0;
                 let fits = free | (*cell == key);
                 *cell = std::hint::select_unpredictable(fits, key, *cell);
+                if LIST && let Some(entry) = listed.get_mut(count) {
+                    // Kept when the key is new: the next new key goes one place further.
+                    *entry = key;
+                }
                 count += usize::from(free);
                 if let Some(slot) = aside.get_mut(collided) {
                     *slot = key;
@@ -350,13 +390,16 @@ impl OnePermutationSink {
             }
         }
         distinct.count = count;
-        for &key in &self.aside[..collided] {
-            self.distinct.insert_key(key);
+        if LIST {
+            listed.truncate(count);
+        }
+        for i in 0..collided {
+            self.insert_aside(self.aside[i]);
         }
     }
 }
 
-impl crate::shingle::Sink for OnePermutationSink {
+impl<const LIST: bool> crate::shingle::Sink for OnePermutationSink<LIST> {
     #[inline(always)]
     fn shingles(&mut self, hashes: &[u64]) {
         self.take(hashes.iter().copied());
@@ -387,6 +430,9 @@ impl crate::shingle::Sink for OnePermutationSink {
             let fits = free | (*cell == key);
             *cell = if fits { key } else { *cell };
             distinct.count += usize::from(free);
+            if LIST && free {
+                self.listed.push(key);
+            }
             self.collided[self.collided_len % COLLIDED] = key;
             self.collided_len += usize::from(!fits);
             if self.collided_len == COLLIDED {
@@ -729,6 +775,33 @@ mod tests {
         let cjk: String = (0x4E00u32..0x4E00 + 5000).filter_map(char::from_u32).collect();
         assert_eq!(sign(&s, &cjk).shingle_count(), keys(&cjk));
         assert_eq!(keys(&cjk), 5000);
+    }
+
+    #[test]
+    fn listed_keys_are_the_distinct_shingle_keys() {
+        let words: String = (0..6000).map(|i| format!("w{i} w{} ", i % 97)).collect();
+        let cjk: String = (0x4E00u32..0x4E00 + 5000).filter_map(char::from_u32).collect();
+        let texts = [String::new(), "one".into(), "a b".into(), "a b a b c".into(), words, cjk];
+        for shingles in [Shingles::Words(1), Shingles::Words(3), Shingles::Chars(4)] {
+            for scheme in [Scheme::OnePermutation, Scheme::Classic] {
+                let s = signer(scheme, shingles, 64);
+                let mut scratch = Scratch::default();
+                let mut listed = Vec::new();
+                for text in &texts {
+                    let signature = s.sign_listing(text, &mut scratch, &mut listed);
+                    let expected: std::collections::BTreeSet<u32> =
+                        crate::shingle_hashes(text, shingles, 42)
+                            .iter()
+                            .map(|&h| DistinctCounter::key(h))
+                            .collect();
+                    listed.sort_unstable();
+                    assert_eq!(listed, expected.into_iter().collect::<Vec<_>>());
+                    assert_eq!(listed.len(), signature.shingle_count());
+                    // The same signature as without the list.
+                    assert_eq!(signature.slots(), s.sign(text, &mut scratch).slots());
+                }
+            }
+        }
     }
 
     #[test]
