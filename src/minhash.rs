@@ -368,20 +368,16 @@ impl<const LIST: bool> OnePermutationSink<LIST> {
         let values = &mut self.values[..];
         for h in hashes {
             let key = DistinctCounter::key(h);
-            if let Some(cell) = table.get_mut(key as usize & mask) {
-                let free = *cell == 0;
-                let fits = free | (*cell == key);
-                *cell = std::hint::select_unpredictable(fits, key, *cell);
-                if LIST && let Some(entry) = listed.get_mut(count) {
-                    // Kept when the key is new: the next new key goes one place further.
-                    *entry = key;
-                }
-                count += usize::from(free);
-                if let Some(slot) = aside.get_mut(collided) {
-                    *slot = key;
-                }
-                collided += usize::from(!fits);
+            let (free, fits) = DistinctCounter::first_cell(table, mask, key);
+            if LIST && let Some(entry) = listed.get_mut(count) {
+                // Kept when the key is new: the next new key goes one place further.
+                *entry = key;
             }
+            count += usize::from(free);
+            if let Some(slot) = aside.get_mut(collided) {
+                *slot = key;
+            }
+            collided += usize::from(!fits);
             // As in `shingle`.
             let slot = (((h >> 32) * slots) >> 32) as usize;
             let value = (h as u32).min(EMPTY - 1);
@@ -661,6 +657,50 @@ impl DistinctCounter {
     #[inline]
     pub(crate) fn key(h: u64) -> u32 {
         ((h >> 32) as u32).max(1)
+    }
+
+    /// Puts `key` in its first cell of `table` (`mask` is the table's length less one) if that
+    /// cell is empty or holds it, with no branch on which; returns whether the cell was empty,
+    /// and whether the key is now there (when not, the caller inserts it by probing later).
+    #[inline(always)]
+    fn first_cell(table: &mut [u32], mask: usize, key: u32) -> (bool, bool) {
+        match table.get_mut(key as usize & mask) {
+            Some(cell) => {
+                let free = *cell == 0;
+                let fits = free | (*cell == key);
+                *cell = std::hint::select_unpredictable(fits, key, *cell);
+                (free, fits)
+            }
+            None => (false, false),
+        }
+    }
+
+    /// Inserts the keys of a batch of shingle hashes, first cells first, with no branch on the
+    /// table's content (see [`OnePermutationSink`]); `aside` is a buffer for the keys whose
+    /// first cell holds another key.
+    #[inline(always)]
+    pub(crate) fn insert_all(&mut self, hashes: &[u64], aside: &mut Vec<u32>) {
+        while (self.count + hashes.len()) * 4 >= self.table.len() {
+            self.grow();
+        }
+        if aside.len() < hashes.len() {
+            aside.resize(hashes.len(), 0);
+        }
+        let mask = self.table.len() - 1;
+        let (mut count, mut collided) = (self.count, 0);
+        for &h in hashes {
+            let key = Self::key(h);
+            let (free, fits) = Self::first_cell(&mut self.table, mask, key);
+            count += usize::from(free);
+            if let Some(slot) = aside.get_mut(collided) {
+                *slot = key;
+            }
+            collided += usize::from(!fits);
+        }
+        self.count = count;
+        for &key in &aside[..collided] {
+            self.insert_key(key);
+        }
     }
 
     /// Grows the table if it is a quarter full.

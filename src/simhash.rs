@@ -144,6 +144,86 @@ pub(crate) struct Fingerprinter {
 pub(crate) struct FingerprintScratch {
     text: crate::shingle::ShingleScratch,
     distinct: DistinctCounter,
+    aside: Vec<u32>,
+    batch: Vec<u64>,
+}
+
+/// The votes of the shingles of one article, and their distinct count. Owns its state, so that
+/// the shingle loop keeps it in registers.
+///
+/// Eight u64 accumulators of eight byte lanes each: lane j of accumulator i counts bit 8i + j.
+/// They are flushed into `counts` every 255 shingles.
+struct Votes {
+    lanes: [u64; 8],
+    counts: [u32; 64],
+    pending: u32,
+    total: u64,
+    distinct: DistinctCounter,
+    /// Buffers for [`DistinctCounter::insert_all`] and for a batch of k-gram hashes.
+    aside: Vec<u32>,
+    batch: Vec<u64>,
+}
+
+impl Votes {
+    #[inline(always)]
+    fn vote(&mut self, h: u64) {
+        self.vote_all(&[h]);
+    }
+
+    /// The votes of `hashes`, in runs that end where the lanes must be flushed: no check per
+    /// shingle.
+    #[inline(always)]
+    fn vote_all(&mut self, mut hashes: &[u64]) {
+        self.total += hashes.len() as u64;
+        while !hashes.is_empty() {
+            let run = ((255 - self.pending) as usize).min(hashes.len());
+            let mut lanes = self.lanes;
+            for &h in &hashes[..run] {
+                for (lane, &b) in lanes.iter_mut().zip(h.to_le_bytes().iter()) {
+                    *lane += LANES[b as usize];
+                }
+            }
+            self.lanes = lanes;
+            self.pending += run as u32;
+            hashes = &hashes[run..];
+            if self.pending == 255 {
+                self.flush();
+            }
+        }
+    }
+
+    fn flush(&mut self) {
+        for (i, lane) in self.lanes.iter_mut().enumerate() {
+            for (j, c) in self.counts[8 * i..8 * i + 8].iter_mut().enumerate() {
+                *c += ((*lane >> (8 * j)) & 0xFF) as u32;
+            }
+            *lane = 0;
+        }
+        self.pending = 0;
+    }
+}
+
+impl crate::shingle::Sink for Votes {
+    #[inline(always)]
+    fn shingle(&mut self, h: u64) {
+        self.distinct.insert(h);
+        self.vote(h);
+    }
+
+    #[inline(always)]
+    fn shingles(&mut self, hashes: &[u64]) {
+        self.distinct.insert_all(hashes, &mut self.aside);
+        self.vote_all(hashes);
+    }
+
+    #[inline(always)]
+    fn kgrams<const K: usize>(&mut self, tokens: &[u64]) {
+        let mut batch = std::mem::take(&mut self.batch);
+        batch.clear();
+        batch.extend(tokens.windows(K).map(crate::shingle::combine));
+        self.shingles(&batch);
+        self.batch = batch;
+    }
 }
 
 impl FingerprintScratch {
@@ -160,36 +240,21 @@ impl Fingerprinter {
     }
 
     pub(crate) fn fingerprint(&self, text: &str, scratch: &mut FingerprintScratch) -> Fingerprint {
-        // Eight u64 accumulators of eight byte lanes each: lane j of accumulator i counts bit
-        // 8i + j. Flushed into `counts` every 255 shingles.
-        let mut lanes = [0u64; 8];
-        let mut counts = [0u32; 64];
-        let mut pending = 0u32;
-        let mut total = 0u64;
-        let FingerprintScratch { text: buf, distinct } = scratch;
+        let FingerprintScratch { text: buf, distinct, aside, batch } = scratch;
         distinct.reset(text.len() / 5 + 16);
-        let flush = |lanes: &mut [u64; 8], counts: &mut [u32; 64]| {
-            for (i, lane) in lanes.iter_mut().enumerate() {
-                for (j, c) in counts[8 * i..8 * i + 8].iter_mut().enumerate() {
-                    *c += ((*lane >> (8 * j)) & 0xFF) as u32;
-                }
-                *lane = 0;
-            }
+        let votes = Votes {
+            lanes: [0; 8],
+            counts: [0; 64],
+            pending: 0,
+            total: 0,
+            distinct: std::mem::take(distinct),
+            aside: std::mem::take(aside),
+            batch: std::mem::take(batch),
         };
-        let _ = for_each_shingle(text, self.params.shingles, self.params.seed, buf, |h| {
-            distinct.insert(h);
-            let bytes = h.to_le_bytes();
-            for (lane, &b) in lanes.iter_mut().zip(bytes.iter()) {
-                *lane += LANES[b as usize];
-            }
-            pending += 1;
-            total += 1;
-            if pending == 255 {
-                flush(&mut lanes, &mut counts);
-                pending = 0;
-            }
-        });
-        flush(&mut lanes, &mut counts);
+        let mut votes = for_each_shingle(text, self.params.shingles, self.params.seed, buf, votes);
+        votes.flush();
+        let Votes { counts, total, .. } = votes;
+        (*distinct, *aside, *batch) = (votes.distinct, votes.aside, votes.batch);
         // A bit is set when more than half of the shingle occurrences have it set: the sign of
         // the sum of +1/−1 votes.
         let mut bits = 0u64;
