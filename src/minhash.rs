@@ -209,7 +209,7 @@ pub(crate) struct Scratch {
     aside: Vec<u32>,
     /// The distinct shingle keys, in the order they first occurred, when signing lists them.
     listed: Vec<u32>,
-    filled: Vec<bool>,
+    densify: DensifyBuffers,
 }
 
 impl Signer {
@@ -256,7 +256,7 @@ impl Signer {
     fn sign_with<const LIST: bool>(&self, text: &str, scratch: &mut Scratch) -> Signature {
         let slots = self.params.slots;
         let mut values = vec![EMPTY; slots].into_boxed_slice();
-        let Scratch { text: buf, distinct, aside, listed, filled } = scratch;
+        let Scratch { text: buf, distinct, aside, listed, densify: buffers } = scratch;
         listed.clear();
         // About one shingle per 6 bytes of text: a table at most an eighth full, whose first
         // probe nearly always finds the key or an empty cell (a fuller one mispredicts more
@@ -281,7 +281,7 @@ impl Signer {
                 *listed = sink.listed;
                 values = sink.values;
                 if distinct.count() > 0 && values.contains(&EMPTY) {
-                    densify(&mut values, filled, self.params.seed, &self.offers);
+                    densify(&mut values, buffers, self.params.seed, &self.offers);
                 }
             }
             Scheme::Classic => {
@@ -473,8 +473,9 @@ impl<const LIST: bool> crate::shingle::Sink for OnePermutationSink<LIST> {
 /// only a few slots (a headline alone) would look through long lists in vain, `slots / filled`
 /// entries for each of nearly `slots` empty slots, where playing the rounds forward costs about
 /// `slots · ln(empty)` offers whatever the article.
-fn densify(values: &mut [u32], filled: &mut Vec<bool>, seed: u64, offers: &Offers) {
+fn densify(values: &mut [u32], buffers: &mut DensifyBuffers, seed: u64, offers: &Offers) {
     let slots = values.len();
+    let DensifyBuffers { filled, empty: empty_slots } = buffers;
     filled.clear();
     filled.extend(values.iter().map(|&v| v != EMPTY));
     debug_assert!(filled.contains(&true), "densify needs at least one non-empty slot");
@@ -485,11 +486,21 @@ fn densify(values: &mut [u32], filled: &mut Vec<bool>, seed: u64, offers: &Offer
         densify_forward(values, filled, seed, 1, empty);
         return;
     }
-    let mut empty = 0;
-    for i in 0..slots {
-        if filled[i] {
-            continue;
+    // The empty slots, listed with no branch on each slot: whether a slot was filled is a coin
+    // toss for an article that fills about half of them, and a branch mispredicted on every
+    // other slot.
+    empty_slots.clear();
+    empty_slots.resize(slots, 0);
+    let mut listed = 0;
+    for (i, &f) in filled.iter().enumerate() {
+        if let Some(entry) = empty_slots.get_mut(listed) {
+            *entry = i as u16;
         }
+        listed += usize::from(!f);
+    }
+    let mut empty = 0;
+    for &i in &empty_slots[..listed] {
+        let i = usize::from(i);
         // `filled` keeps marking the original sources: a slot filled here is not one.
         match first_filled(offers.to(i), filled) {
             Some(j) => values[i] = values[j],
@@ -497,6 +508,15 @@ fn densify(values: &mut [u32], filled: &mut Vec<bool>, seed: u64, offers: &Offer
         }
     }
     densify_forward(values, filled, seed, offers.rounds + 1, empty);
+}
+
+/// Reusable buffers for [`densify`].
+#[derive(Default)]
+struct DensifyBuffers {
+    /// Which slots a shingle filled.
+    filled: Vec<bool>,
+    /// The slots no shingle filled.
+    empty: Vec<u16>,
 }
 
 /// Plays the rounds of [`densify`] forward from round `round` until the `empty` slots still
@@ -892,7 +912,7 @@ mod tests {
             }
             let mut expected = values.clone();
             densify_by_rounds(&mut expected, seed);
-            densify(&mut values, &mut Vec::new(), seed, &Offers::new(seed, slots));
+            densify(&mut values, &mut DensifyBuffers::default(), seed, &Offers::new(seed, slots));
             proptest::prop_assert_eq!(values, expected);
         }
     }
@@ -907,7 +927,7 @@ mod tests {
         values[17] = 5;
         let mut expected = values.clone();
         densify_by_rounds(&mut expected, seed);
-        densify(&mut values, &mut Vec::new(), seed, &offers);
+        densify(&mut values, &mut DensifyBuffers::default(), seed, &offers);
         assert_eq!(values, expected);
         assert!(values.iter().all(|&v| v == 5));
         // 200 filled slots: looked up, but in 16 rounds about half the empty slots get no
@@ -926,7 +946,7 @@ mod tests {
         assert!(unreached > 100, "{unreached} slots go past the listed rounds");
         let mut expected = values.clone();
         densify_by_rounds(&mut expected, seed);
-        densify(&mut values, &mut Vec::new(), seed, &offers);
+        densify(&mut values, &mut DensifyBuffers::default(), seed, &offers);
         assert_eq!(values, expected);
     }
 
