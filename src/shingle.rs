@@ -725,6 +725,10 @@ mod tests {
             "y".repeat(64) + " z",
             " ".repeat(63) + "ab" + &" ".repeat(64) + "c",
             "word ".repeat(40) + "Ünïcode “quoted” tail",
+            // Runs longer than two blocks, trimmed or not, and one that ends the text.
+            "a".repeat(200) + " b (" + &"x".repeat(150) + ").",
+            " ".repeat(60) + &"long".repeat(40),
+            "é".repeat(70) + " " + &"z".repeat(130) + " ,.;",
         ];
         for text in &texts {
             assert_eq!(fast_tokens(text), reference_tokens(text), "{text:?}");
