@@ -142,13 +142,6 @@ impl Clusterer {
         // With exact verification, each article's shingle keys are kept from the pass that
         // counted them, so that verification need not shingle the text again.
         let exact = self.config.verification == Verification::Exact;
-        let keys_of = |keys_into: &dyn Fn(&mut Vec<u32>)| -> Vec<u32> {
-            let mut keys = Vec::new();
-            if exact {
-                keys_into(&mut keys);
-            }
-            keys
-        };
         let (sketches, keys, candidates) = match self.config.signature {
             SignatureKind::MinHash => {
                 let (signatures, keys): (Vec<Signature>, Vec<Vec<u32>>) =
@@ -168,7 +161,11 @@ impl Clusterer {
                 let (fingerprints, keys): (Vec<Fingerprint>, Vec<Vec<u32>>) =
                     par_map(docs, |_, text, scratch: &mut FingerprintScratch| {
                         let fingerprint = self.fingerprinter.fingerprint(text.as_ref(), scratch);
-                        (fingerprint, keys_of(&|out| scratch.keys_into(out)))
+                        let mut keys = Vec::new();
+                        if exact {
+                            scratch.keys_into(&mut keys);
+                        }
+                        (fingerprint, keys)
                     })
                     .into_iter()
                     .unzip();
@@ -288,7 +285,7 @@ pub(crate) struct SetScratch {
     text: crate::shingle::ShingleScratch,
     hashes: Vec<u64>,
     keys: Vec<u32>,
-    pub(crate) counts: Vec<usize>,
+    counts: Vec<usize>,
 }
 
 /// Collects shingle hashes. It owns its vector, so that the tokenizer's loop keeps it in

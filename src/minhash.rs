@@ -420,20 +420,16 @@ impl<const LIST: bool> crate::shingle::Sink for OnePermutationSink<LIST> {
         }
         let distinct = &mut self.distinct;
         let key = DistinctCounter::key(h);
-        let i = (key as usize) & (distinct.table.len() - 1);
-        if let Some(cell) = distinct.table.get_mut(i) {
-            let free = *cell == 0;
-            let fits = free | (*cell == key);
-            *cell = if fits { key } else { *cell };
-            distinct.count += usize::from(free);
-            if LIST && free {
-                self.listed.push(key);
-            }
-            self.collided[self.collided_len % COLLIDED] = key;
-            self.collided_len += usize::from(!fits);
-            if self.collided_len == COLLIDED {
-                self.insert_collided();
-            }
+        let mask = distinct.table.len() - 1;
+        let (free, fits) = DistinctCounter::first_cell(&mut distinct.table, mask, key);
+        distinct.count += usize::from(free);
+        if LIST && free {
+            self.listed.push(key);
+        }
+        self.collided[self.collided_len % COLLIDED] = key;
+        self.collided_len += usize::from(!fits);
+        if self.collided_len == COLLIDED {
+            self.insert_collided();
         }
         // High 32 bits choose the slot (multiply-shift range reduction), low 32 bits are the
         // value; EMPTY is reserved, so the top value folds onto the one below it (a bias of
