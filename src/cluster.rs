@@ -1,6 +1,8 @@
 //! Stages 5 and 6: verification of candidate pairs, and clusters by union-find.
 
 pub(crate) use crate::config::Linkage;
+use std::collections::HashMap;
+
 use crate::config::{ClustererBuilder, Config, SignatureKind, Similarity, Verification};
 use crate::lsh::{Banding, candidate_pairs, sort_by_top_bits};
 use crate::minhash::{
@@ -506,6 +508,9 @@ const LINK_SAMPLE: usize = 8;
 /// pairs between the two groups' first [`LINK_SAMPLE`] members also pass verification. Returns
 /// the verified pairs that end up inside a group.
 ///
+/// Every pair of `pairs` must pass, and `passes` must be symmetric: each pair is compared at
+/// most once.
+///
 /// Which of two pairs of equal similarity goes first can decide the groups (one join may make
 /// the majority test of the other fail), so ties are ordered by the articles' `key`s, which
 /// depend on their content only, and not by their indices: reordering the input reorders
@@ -540,6 +545,11 @@ pub(crate) fn majority_links(
             .then(by_content(x).cmp(&by_content(y)))
             .then((x.a, x.b).cmp(&(y.a, y.b)))
     });
+    // Each comparison's outcome, by unordered pair: groups are sampled again at every merge,
+    // so the same pairs come up many times (on Reuters-21578, two thirds of the comparisons
+    // were repeats), and every verified pair is known to pass.
+    let mut outcomes: HashMap<(usize, usize), bool, _> = crate::index::fixed_map(1);
+    outcomes.extend(pairs.iter().map(|p| ((p.a.min(p.b), p.a.max(p.b)), true)));
     let mut sets = UnionFind::new(n);
     // Members of each root's group, in the order they joined (empty means just the root).
     let mut members: Vec<Vec<usize>> = vec![Vec::new(); n];
@@ -556,8 +566,13 @@ pub(crate) fn majority_links(
             continue;
         }
         let (xa, xb) = (sample(&members, ra), sample(&members, rb));
-        let passing = xa.iter().flat_map(|&x| xb.iter().map(move |&y| (x, y)));
-        let pass = passing.filter(|&(x, y)| passes(x, y)).count();
+        let mut pass = 0;
+        for &x in &xa {
+            for &y in &xb {
+                let outcome = outcomes.entry((x.min(y), x.max(y))).or_insert_with(|| passes(x, y));
+                pass += usize::from(*outcome);
+            }
+        }
         if 2 * pass < xa.len() * xb.len() {
             continue;
         }
@@ -814,6 +829,38 @@ mod tests {
         u.union(3, 4);
         assert_eq!(u.find(0), u.find(4));
         assert_ne!(u.find(1), u.find(0));
+    }
+
+    #[test]
+    fn majority_compares_each_pair_once_and_trusts_verified_pairs() {
+        // Two stories, {0, 1, 2} and {3, 4, 5}, each a chain of verified pairs, and a weak
+        // verified bridge (2, 3). Within a story every pair passes; across, only the bridge.
+        let story = |x: usize| x / 3;
+        let pair = |a, b, similarity| Pair { a, b, similarity };
+        let pairs = vec![
+            pair(0, 1, 0.9),
+            pair(1, 2, 0.8),
+            pair(3, 4, 0.9),
+            pair(4, 5, 0.7),
+            pair(2, 3, 0.2),
+        ];
+        let verified: Vec<(usize, usize)> = pairs.iter().map(|p| (p.a, p.b)).collect();
+        let asked = std::cell::RefCell::new(Vec::new());
+        let passes = |a: usize, b: usize| {
+            asked.borrow_mut().push((a.min(b), a.max(b)));
+            story(a) == story(b) || (a.min(b), a.max(b)) == (2, 3)
+        };
+        let kept = majority_links(6, pairs, |x| x as u64, passes);
+        let kept: Vec<(usize, usize)> = kept.iter().map(|p| (p.a, p.b)).collect();
+        // The bridge has one passing pair of nine between the stories: it is dropped.
+        assert_eq!(kept, [(0, 1), (1, 2), (3, 4), (4, 5)]);
+        let mut asked = asked.into_inner();
+        // (0, 2) and (3, 5) within the stories, and the eight failing pairs across them.
+        assert_eq!(asked.len(), 10);
+        assert!(asked.iter().all(|p| !verified.contains(p)));
+        asked.sort_unstable();
+        asked.dedup();
+        assert_eq!(asked.len(), 10, "a pair was compared twice");
     }
 
     #[test]

@@ -829,7 +829,7 @@ fn sort_matches(matches: &mut [Match]) {
     matches.sort_unstable_by(|x, y| y.similarity.total_cmp(&x.similarity).then(x.id.cmp(&y.id)));
 }
 
-fn fixed_map<K, V>(salt: u64) -> HashMap<K, V, RandomState> {
+pub(crate) fn fixed_map<K, V>(salt: u64) -> HashMap<K, V, RandomState> {
     // Fixed seeds: nothing the index returns depends on them, but fixed seeds keep runs
     // reproducible down to their memory layout.
     HashMap::with_hasher(RandomState::with_seeds(
