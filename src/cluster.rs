@@ -4,7 +4,10 @@ pub(crate) use crate::config::Linkage;
 use std::collections::HashMap;
 
 use crate::config::{ClustererBuilder, Config, SignatureKind, Similarity, Verification};
-use crate::lsh::{Banding, candidate_pairs, sort_by_top_bits};
+use crate::lsh::{
+    Banding, SignatureTable, TABLE_CHUNK, TableChunk, TableLayout, candidate_pairs,
+    sort_by_top_bits,
+};
 use crate::minhash::{
     DistinctCounter, Scratch, Signature, SignatureParams, Signer, containment_from_jaccard,
 };
@@ -146,18 +149,33 @@ impl Clusterer {
         let exact = self.config.verification == Verification::Exact;
         let (sketches, keys, candidates) = match self.config.signature {
             SignatureKind::MinHash => {
-                let (signatures, keys): (Vec<Signature>, Vec<Vec<u32>>) =
-                    par_map(docs, |_, text, (scratch, keys): &mut (Scratch, Vec<u32>)| {
-                        if !exact {
-                            return (self.signer.sign(text.as_ref(), scratch), Vec::new());
-                        }
-                        let signature = self.signer.sign_listing(text.as_ref(), scratch, keys);
-                        (signature, keys.clone())
+                // Signed a part of the table at a time (see `SignatureTable`).
+                let layout = TableLayout::new(self.config.slots, self.banding);
+                let starts: Vec<usize> = (0..docs.len()).step_by(TABLE_CHUNK).collect();
+                let (chunks, keys): (Vec<TableChunk>, Vec<Vec<Vec<u32>>>) =
+                    par_map(&starts, |_, &start, (scratch, listed): &mut (Scratch, Vec<u32>)| {
+                        let part = &docs[start..docs.len().min(start + TABLE_CHUNK)];
+                        let mut keys = Vec::new();
+                        let signatures: Vec<Signature> = part
+                            .iter()
+                            .map(|text| {
+                                if !exact {
+                                    return self.signer.sign(text.as_ref(), scratch);
+                                }
+                                let signature =
+                                    self.signer.sign_listing(text.as_ref(), scratch, listed);
+                                keys.push(listed.clone());
+                                signature
+                            })
+                            .collect();
+                        (layout.pack(&signatures), keys)
                     })
                     .into_iter()
                     .unzip();
-                let candidates = candidate_pairs(&signatures, self.banding, cap);
-                (Sketches::MinHash(signatures), keys, candidates)
+                let table = SignatureTable::new(layout, chunks);
+                let keys = if exact { keys.into_iter().flatten().collect() } else { Vec::new() };
+                let candidates = candidate_pairs(&table, self.banding, cap);
+                (Sketches::MinHash(table), keys, candidates)
             }
             SignatureKind::SimHash => {
                 let (fingerprints, keys): (Vec<Fingerprint>, Vec<Vec<u32>>) =
@@ -199,34 +217,39 @@ impl Clusterer {
         let measure = self.config.similarity;
         // Pairs far below the threshold by the signature estimate skip the exact comparison.
         let plausible = |candidates: Vec<(u32, u32)>| -> Vec<(u32, u32)> {
-            let Sketches::MinHash(sigs) = sketches else { return candidates };
-            let slots = self.config.slots;
+            let Sketches::MinHash(table) = sketches else { return candidates };
+            let slots = table.slots();
             // The low byte of every slot, article after article: 256 bytes an article, which
             // stay in the cache where the signatures (four times the size) do not. Equal slots
             // have equal low bytes, so the share of equal bytes bounds the estimate from above,
             // and a pair whose bound is already too low is rejected without reading the
             // signatures; the few others get the estimate itself. The decision is the same.
-            let low_bytes: Vec<u8> =
-                sigs.iter().flat_map(|s| s.slots().iter().map(|&v| v as u8)).collect();
-            debug_assert_eq!(low_bytes.len(), sigs.len() * slots);
+            let mut low_bytes: Vec<u8> = Vec::with_capacity(table.len() * slots);
+            for i in 0..table.len() {
+                for group in table.groups(i) {
+                    low_bytes.extend(group.iter().map(|&v| v as u8));
+                }
+            }
+            debug_assert_eq!(low_bytes.len(), table.len() * slots);
             let bytes_of = |i: usize| &low_bytes[i * slots..(i + 1) * slots];
             par_filter_map(&candidates, |&(a, b)| {
-                let (sa, sb) = (&sigs[a as usize], &sigs[b as usize]);
-                let j =
-                    jaccard_threshold(threshold, measure, sa.shingle_count(), sb.shingle_count());
+                let (a, b) = (a as usize, b as usize);
+                let (count_a, count_b) = (table.shingle_count(a), table.shingle_count(b));
+                let j = jaccard_threshold(threshold, measure, count_a, count_b);
                 let sigma = (j * (1.0 - j) / slots as f64).sqrt();
                 let lowest = j - 4.0 * sigma;
-                let upper = equal_bytes(bytes_of(a as usize), bytes_of(b as usize));
+                let upper = equal_bytes(bytes_of(a), bytes_of(b));
                 if upper as f64 / (slots as f64) < lowest {
                     return None;
                 }
-                (estimated_jaccard(sa, sb) >= lowest).then_some((a, b))
+                let estimate = table.equal_slots(a, b) as f64 / slots as f64;
+                (estimate >= lowest).then_some((a as u32, b as u32))
             })
         };
         let (candidates, judge) =
             match (self.config.verification, sketches) {
-                (Verification::Estimate, Sketches::MinHash(sigs)) => {
-                    (candidates, Judge::MinHash { sigs, measure, threshold })
+                (Verification::Estimate, Sketches::MinHash(table)) => {
+                    (candidates, Judge::MinHash { table, measure, threshold })
                 }
                 (Verification::Estimate, Sketches::SimHash(fps)) => {
                     (candidates, Judge::SimHash { fps, max_distance: self.tables.max_distance() })
@@ -329,31 +352,8 @@ pub(crate) fn jaccard_threshold(
     }
 }
 
-/// The signature estimate of the Jaccard similarity, as [`Signature::jaccard_unchecked`]
-/// computes it (the share of equal slots, 0 when either article is empty), counted in lanes of
-/// 32-bit counters that the compiler keeps in vector registers: the prefilter runs it on every
-/// candidate pair, and the plain count of equal slots widens each comparison to 64 bits.
-fn estimated_jaccard(a: &Signature, b: &Signature) -> f64 {
-    const LANES: usize = 8;
-    let (x, y) = (a.slots(), b.slots());
-    debug_assert_eq!(a.params(), b.params());
-    if a.is_empty() || b.is_empty() || x.is_empty() {
-        return 0.0;
-    }
-    let mut lanes = [0u32; LANES];
-    let (xs, ys) = (x.chunks_exact(LANES), y.chunks_exact(LANES));
-    let tail = xs.remainder().iter().zip(ys.remainder()).filter(|(u, v)| u == v).count();
-    for (u, v) in xs.zip(ys) {
-        for l in 0..LANES {
-            lanes[l] += u32::from(u[l] == v[l]);
-        }
-    }
-    let equal = lanes.iter().map(|&n| n as usize).sum::<usize>() + tail;
-    equal as f64 / x.len() as f64
-}
-
-/// The number of places where `x` and `y` hold equal bytes, counted in lanes (see
-/// [`estimated_jaccard`]). A lane counts at most `x.len() / 16` bytes: `u16` lanes hold the
+/// The number of places where `x` and `y` hold equal bytes, counted in lanes (as
+/// [`SignatureTable::equal_slots`] counts slots). A lane counts at most `x.len() / 16` bytes: `u16` lanes hold the
 /// count for any number of slots up to [`MAX_SLOTS`](crate::MAX_SLOTS).
 fn equal_bytes(x: &[u8], y: &[u8]) -> usize {
     const LANES: usize = 16;
@@ -415,14 +415,14 @@ fn intersection_size(a: &[u32], b: &[u32]) -> usize {
 
 /// A batch's sketches, of the configured family.
 enum Sketches {
-    MinHash(Vec<Signature>),
+    MinHash(SignatureTable),
     SimHash(Vec<Fingerprint>),
 }
 
 impl Sketches {
     fn shingle_count(&self, i: usize) -> usize {
         match self {
-            Sketches::MinHash(s) => s[i].shingle_count(),
+            Sketches::MinHash(table) => table.shingle_count(i),
             Sketches::SimHash(f) => f[i].shingle_count(),
         }
     }
@@ -430,10 +430,10 @@ impl Sketches {
     /// [`sketch_key`] of article `i`'s sketch, as the streaming index stores it.
     fn key(&self, i: usize) -> u64 {
         match self {
-            Sketches::MinHash(s) => sketch_key(s[i].slots()),
+            Sketches::MinHash(table) => sketch_key(table.groups(i)),
             Sketches::SimHash(f) => {
                 let bits = f[i].bits();
-                sketch_key(&[bits as u32, (bits >> 32) as u32])
+                sketch_key([&[bits as u32, (bits >> 32) as u32][..]])
             }
         }
     }
@@ -442,9 +442,9 @@ impl Sketches {
 /// A key of an article drawn from its sketch (signature slots or fingerprint halves) alone, not
 /// from where it sits in the input: [`majority_links`] orders pairs of equal similarity by it,
 /// so that the groups do not depend on the order of the input.
-pub(crate) fn sketch_key(values: &[u32]) -> u64 {
+pub(crate) fn sketch_key<'a>(values: impl IntoIterator<Item = &'a [u32]>) -> u64 {
     let mut h = 0u64;
-    for &v in values {
+    for &v in values.into_iter().flatten() {
         h = (h.rotate_left(23) ^ u64::from(v)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     }
     h
@@ -456,7 +456,7 @@ enum Judge<'a> {
     /// Exact similarity from shingle sets (present for every article that had a candidate).
     Exact { sets: Vec<Vec<u32>>, measure: Similarity, threshold: f64 },
     /// Estimated similarity from MinHash signatures.
-    MinHash { sigs: &'a [Signature], measure: Similarity, threshold: f64 },
+    MinHash { table: &'a SignatureTable, measure: Similarity, threshold: f64 },
     /// SimHash fingerprints within the search distance.
     SimHash { fps: &'a [Fingerprint], max_distance: u32 },
 }
@@ -465,10 +465,17 @@ impl Judge<'_> {
     fn similarity(&self, a: usize, b: usize) -> f64 {
         match self {
             Judge::Exact { sets, measure, .. } => exact_similarity(&sets[a], &sets[b], *measure),
-            Judge::MinHash { sigs, measure, .. } => match measure {
-                Similarity::Jaccard => sigs[a].jaccard_unchecked(&sigs[b]),
-                Similarity::Containment => sigs[a].containment_unchecked(&sigs[b]),
-            },
+            Judge::MinHash { table, measure, .. } => {
+                let (count_a, count_b) = (table.shingle_count(a), table.shingle_count(b));
+                if count_a == 0 || count_b == 0 {
+                    return 0.0;
+                }
+                let j = table.equal_slots(a, b) as f64 / table.slots() as f64;
+                match measure {
+                    Similarity::Jaccard => j,
+                    Similarity::Containment => containment_from_jaccard(j, count_a, count_b),
+                }
+            }
             Judge::SimHash { fps, .. } => {
                 1.0 - f64::from(simhash::hamming(fps[a].bits(), fps[b].bits())) / 64.0
             }
@@ -787,7 +794,7 @@ mod tests {
         }
 
         #[test]
-        fn lane_count_matches_the_signature_estimate(
+        fn table_estimate_matches_the_signature_estimate(
             a in "[a-e]{1,3}( [a-e]{1,3}){0,40}",
             b in "[a-e]{1,3}( [a-e]{1,3}){0,40}",
             slots in proptest::sample::select(vec![1usize, 7, 8, 100, 256]),
@@ -796,7 +803,15 @@ mod tests {
                 proptest::test_runner::TestCaseError::fail(e.to_string())
             })?;
             let (sa, sb) = (clusterer.signature(&a), clusterer.signature(&b));
-            proptest::prop_assert_eq!(estimated_jaccard(&sa, &sb), sa.jaccard_unchecked(&sb));
+            let table = SignatureTable::of(&[sa.clone(), sb.clone()], clusterer.banding());
+            for measure in [Similarity::Jaccard, Similarity::Containment] {
+                let judge = Judge::MinHash { table: &table, measure, threshold: 0.5 };
+                let expected = match measure {
+                    Similarity::Jaccard => sa.jaccard_unchecked(&sb),
+                    Similarity::Containment => sa.containment_unchecked(&sb),
+                };
+                proptest::prop_assert_eq!(judge.similarity(0, 1), expected);
+            }
         }
     }
 
@@ -817,9 +832,11 @@ mod tests {
     fn lane_count_of_empty_articles_is_zero() {
         let clusterer = Clusterer::default();
         let (empty, text) = (clusterer.signature(""), clusterer.signature("one two three four"));
-        assert_eq!(estimated_jaccard(&empty, &text), 0.0);
-        assert_eq!(estimated_jaccard(&empty, &empty), 0.0);
-        assert_eq!(estimated_jaccard(&text, &text), 1.0);
+        let table = SignatureTable::of(&[empty, text.clone(), text], clusterer.banding());
+        let judge = Judge::MinHash { table: &table, measure: Similarity::Jaccard, threshold: 0.5 };
+        assert_eq!(judge.similarity(0, 1), 0.0);
+        assert_eq!(judge.similarity(0, 0), 0.0);
+        assert_eq!(judge.similarity(1, 2), 1.0);
     }
 
     #[test]

@@ -392,7 +392,7 @@ impl Index {
             Linkage::Majority => majority_links(
                 n,
                 live,
-                |slot| sketch_key(self.sketch(slot)),
+                |slot| sketch_key([self.sketch(slot)]),
                 |a, b| self.judge(self.article(a), self.article(b)).is_some(),
             ),
         };

@@ -72,12 +72,18 @@ impl Banding {
     #[inline]
     pub(crate) fn key(&self, signature: &[u32], band: usize) -> u64 {
         let start = band * self.rows;
-        let mut acc = mix64(band as u64 ^ 0xA076_1D64_78BD_642F);
-        for &v in &signature[start..start + self.rows] {
-            acc = mix64(acc ^ u64::from(v));
-        }
-        acc
+        band_key(&signature[start..start + self.rows], band)
     }
+}
+
+/// The key of band `band`, whose rows hold `values`.
+#[inline]
+fn band_key(values: &[u32], band: usize) -> u64 {
+    let mut acc = mix64(band as u64 ^ 0xA076_1D64_78BD_642F);
+    for &v in values {
+        acc = mix64(acc ^ u64::from(v));
+    }
+    acc
 }
 
 impl std::fmt::Display for Banding {
@@ -108,21 +114,18 @@ fn integrate(f: impl Fn(f64) -> f64, a: f64, b: f64) -> f64 {
 ///
 /// Bands are taken [`BAND_BLOCK`] at a time: each signature is read once per block, for the keys
 /// of all the block's bands, where one band at a time reads a few bytes of every signature per
-/// band and misses the cache on nearly all of them. The keys of each band are then grouped with
+/// band and misses the cache on nearly all of them; the table keeps each block's slots of all
+/// articles together. The keys of each band are then grouped with
 /// [`sort_by_top_bits`] (band keys are uniform hashes, like shingle hashes).
 pub(crate) fn candidate_pairs(
-    signatures: &[Signature],
+    table: &SignatureTable,
     banding: Banding,
     bucket_cap: usize,
 ) -> Vec<(u32, u32)> {
     debug_assert!(bucket_cap >= 2);
-    debug_assert!(u32::try_from(signatures.len()).is_ok());
-    let live: Vec<(u32, &[u32])> = signatures
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| !s.is_empty())
-        .map(|(i, s)| (i as u32, s.slots()))
-        .collect();
+    debug_assert!(u32::try_from(table.len()).is_ok());
+    debug_assert_eq!(table.layout, TableLayout::new(table.layout.slots, banding));
+    let rows = banding.rows;
     let per_block = |scratch: &mut BandScratch, block: usize| -> Vec<(u32, u32)> {
         let bands = block * BAND_BLOCK..((block + 1) * BAND_BLOCK).min(banding.bands);
         let BandScratch { keys, sorted, counts } = scratch;
@@ -130,9 +133,10 @@ pub(crate) fn candidate_pairs(
         for band_keys in keys.iter_mut() {
             band_keys.clear();
         }
-        for &(i, slots) in &live {
-            for (band_keys, band) in keys.iter_mut().zip(bands.clone()) {
-                band_keys.push((banding.key(slots, band), i));
+        // The block's group of slots, article after article, in memory order.
+        for (i, group) in table.group_of_all(block) {
+            for (x, (band_keys, band)) in keys.iter_mut().zip(bands.clone()).enumerate() {
+                band_keys.push((band_key(&group[x * rows..(x + 1) * rows], band), i));
             }
         }
         let mut pairs = Vec::new();
@@ -157,13 +161,149 @@ pub(crate) fn candidate_pairs(
         let mut scratch = BandScratch::default();
         (0..blocks).map(|block| per_block(&mut scratch, block)).collect()
     };
-    sorted_distinct_pairs(&pairs, signatures.len())
+    sorted_distinct_pairs(&pairs, table.len())
 }
 
 /// How many bands [`candidate_pairs`] keys in one pass over the signatures. Eight bands of up to
 /// a few rows span a cache line or two of each signature; the blocks are also the unit of
 /// parallel work.
 const BAND_BLOCK: usize = 8;
+
+/// Where [`SignatureTable`] keeps each slot: the slots of a block of [`BAND_BLOCK`] bands form a
+/// *group* of `width` slots (the last group is padded), and the signature's slots past the bands
+/// fill further groups.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct TableLayout {
+    slots: usize,
+    width: usize,
+    groups: usize,
+}
+
+impl TableLayout {
+    pub(crate) fn new(slots: usize, banding: Banding) -> TableLayout {
+        let width = (BAND_BLOCK * banding.rows).clamp(1, slots.max(1));
+        TableLayout { slots, width, groups: slots.div_ceil(width) }
+    }
+
+    /// The table part of `signatures` (at most [`TABLE_CHUNK`], all with this layout's number of
+    /// slots): each group of every article in turn.
+    pub(crate) fn pack(&self, signatures: &[Signature]) -> TableChunk {
+        debug_assert!(signatures.len() <= TABLE_CHUNK);
+        let m = signatures.len();
+        let mut values = vec![0; self.groups * m * self.width];
+        for (x, signature) in signatures.iter().enumerate() {
+            debug_assert_eq!(signature.slots().len(), self.slots);
+            for (g, group) in signature.slots().chunks(self.width).enumerate() {
+                let at = (g * m + x) * self.width;
+                values[at..at + group.len()].copy_from_slice(group);
+            }
+        }
+        let counts = signatures.iter().map(|s| s.shingle_count() as u32).collect();
+        TableChunk { values, counts }
+    }
+}
+
+/// Articles per part of a [`SignatureTable`].
+pub(crate) const TABLE_CHUNK: usize = 64;
+
+/// [`TABLE_CHUNK`] articles' part of a [`SignatureTable`].
+pub(crate) struct TableChunk {
+    values: Vec<u32>,
+    counts: Vec<u32>,
+}
+
+/// A batch's MinHash signatures, laid out for banding. The articles come in parts of
+/// [`TABLE_CHUNK`]; within a part, one group of slots (see [`TableLayout`]) of every article,
+/// then the next group. The pass of [`candidate_pairs`] over one block of bands thus reads the
+/// table in memory order. Over separate signatures it read a cache line of each in turn, a
+/// kilobyte apart, and waited on memory for most of its time.
+pub(crate) struct SignatureTable {
+    layout: TableLayout,
+    /// Shingle counts, article after article; 0 for an empty article.
+    counts: Vec<u32>,
+    chunks: Vec<Vec<u32>>,
+}
+
+impl SignatureTable {
+    /// The table of the articles of `chunks`, in order; every chunk but the last holds
+    /// [`TABLE_CHUNK`] articles.
+    pub(crate) fn new(layout: TableLayout, chunks: Vec<TableChunk>) -> SignatureTable {
+        let counts: Vec<u32> = chunks.iter().flat_map(|c| c.counts.iter().copied()).collect();
+        let chunks: Vec<Vec<u32>> = chunks.into_iter().map(|c| c.values).collect();
+        debug_assert!(chunks.len() == counts.len().div_ceil(TABLE_CHUNK));
+        SignatureTable { layout, counts, chunks }
+    }
+
+    /// The table of `signatures`, made one part after another.
+    #[cfg(test)]
+    pub(crate) fn of(signatures: &[Signature], banding: Banding) -> SignatureTable {
+        let slots = signatures.first().map_or(1, |s| s.slots().len());
+        let layout = TableLayout::new(slots, banding);
+        SignatureTable::new(
+            layout,
+            signatures.chunks(TABLE_CHUNK).map(|c| layout.pack(c)).collect(),
+        )
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.counts.len()
+    }
+
+    /// Slots per signature.
+    pub(crate) fn slots(&self) -> usize {
+        self.layout.slots
+    }
+
+    pub(crate) fn shingle_count(&self, i: usize) -> usize {
+        self.counts[i] as usize
+    }
+
+    /// The groups of article `i` in order, without the padding: its slots, in pieces.
+    pub(crate) fn groups(&self, i: usize) -> impl Iterator<Item = &[u32]> + '_ {
+        let TableLayout { slots, width, groups } = self.layout;
+        let (c, x) = (i / TABLE_CHUNK, i % TABLE_CHUNK);
+        let m = (self.len() - c * TABLE_CHUNK).min(TABLE_CHUNK);
+        let chunk = &self.chunks[c];
+        (0..groups).map(move |g| {
+            let at = (g * m + x) * width;
+            &chunk[at..at + width.min(slots - g * width)]
+        })
+    }
+
+    /// Group `g` of every article that is not empty, padded, with the article's index, in
+    /// memory order.
+    fn group_of_all(&self, g: usize) -> impl Iterator<Item = (u32, &[u32])> + '_ {
+        let width = self.layout.width;
+        self.chunks.iter().enumerate().flat_map(move |(c, chunk)| {
+            let m = (self.len() - c * TABLE_CHUNK).min(TABLE_CHUNK);
+            let part = &chunk[g * m * width..(g + 1) * m * width];
+            let first = c * TABLE_CHUNK;
+            part.chunks_exact(width)
+                .zip(&self.counts[first..first + m])
+                .enumerate()
+                .filter(|(_, (_, count))| **count > 0)
+                .map(move |(x, (group, _))| ((first + x) as u32, group))
+        })
+    }
+
+    /// How many slots of articles `a` and `b` are equal. The places are counted in eight lanes,
+    /// which compile to vector compares and adds.
+    pub(crate) fn equal_slots(&self, a: usize, b: usize) -> usize {
+        const LANES: usize = 8;
+        let mut lanes = [0u32; LANES];
+        let mut tail = 0;
+        for (x, y) in self.groups(a).zip(self.groups(b)) {
+            let (xs, ys) = (x.chunks_exact(LANES), y.chunks_exact(LANES));
+            tail += xs.remainder().iter().zip(ys.remainder()).filter(|(u, v)| u == v).count();
+            for (u, v) in xs.zip(ys) {
+                for l in 0..LANES {
+                    lanes[l] += u32::from(u[l] == v[l]);
+                }
+            }
+        }
+        lanes.iter().map(|&n| n as usize).sum::<usize>() + tail
+    }
+}
 
 /// Buffers for one block of bands, reused from block to block.
 #[derive(Default)]
@@ -395,9 +535,31 @@ mod tests {
             let signatures = clusterer.signatures(&texts);
             let banding = Banding { bands: 24 / rows, rows };
             proptest::prop_assert_eq!(
-                candidate_pairs(&signatures, banding, cap),
+                candidate_pairs(&SignatureTable::of(&signatures, banding), banding, cap),
                 reference_pairs(&signatures, banding, cap)
             );
+        }
+    }
+
+    #[test]
+    fn table_gives_back_each_signature() {
+        let texts: Vec<String> =
+            (0..150).map(|i| format!("story {} line {} of the wire", i % 7, i)).collect();
+        for (slots, rows) in [(24, 1), (24, 2), (24, 3), (24, 5), (7, 2), (256, 2), (128, 32)] {
+            let clusterer = crate::Clusterer::builder().slots(slots).build().unwrap();
+            let mut signatures = clusterer.signatures(&texts);
+            signatures[3] = clusterer.signature("");
+            let banding = Banding { bands: slots / rows, rows };
+            let table = SignatureTable::of(&signatures, banding);
+            assert_eq!(table.len(), texts.len());
+            for (i, s) in signatures.iter().enumerate() {
+                assert_eq!(table.groups(i).collect::<Vec<_>>().concat(), s.slots());
+                assert_eq!(table.shingle_count(i), s.shingle_count());
+                for j in [0, 1, 64, 149] {
+                    let equal = s.slots().iter().zip(signatures[j].slots()).filter(|(x, y)| x == y);
+                    assert_eq!(table.equal_slots(i, j), equal.count(), "{slots} slots");
+                }
+            }
         }
     }
 
