@@ -79,11 +79,19 @@ impl Banding {
 /// The key of band `band`, whose rows hold `values`.
 #[inline]
 fn band_key(values: &[u32], band: usize) -> u64 {
-    let mut acc = mix64(band as u64 ^ 0xA076_1D64_78BD_642F);
-    for &v in values {
-        acc = mix64(acc ^ u64::from(v));
-    }
-    acc
+    keyed_rows(band_seed(band), values)
+}
+
+/// The start of band `band`'s key, which depends on the band alone.
+#[inline]
+fn band_seed(band: usize) -> u64 {
+    mix64(band as u64 ^ 0xA076_1D64_78BD_642F)
+}
+
+/// The key of a band with this seed whose rows hold `values`.
+#[inline]
+fn keyed_rows(seed: u64, values: &[u32]) -> u64 {
+    values.iter().fold(seed, |acc, &v| mix64(acc ^ u64::from(v)))
 }
 
 impl std::fmt::Display for Banding {
@@ -133,10 +141,11 @@ pub(crate) fn candidate_pairs(
         for band_keys in keys.iter_mut() {
             band_keys.clear();
         }
+        let seeds: Vec<u64> = bands.clone().map(band_seed).collect();
         // The block's group of slots, article after article, in memory order.
         for (i, group) in table.group_of_all(block) {
-            for (x, (band_keys, band)) in keys.iter_mut().zip(bands.clone()).enumerate() {
-                band_keys.push((band_key(&group[x * rows..(x + 1) * rows], band), i));
+            for (x, (band_keys, &seed)) in keys.iter_mut().zip(&seeds).enumerate() {
+                band_keys.push((keyed_rows(seed, &group[x * rows..(x + 1) * rows]), i));
             }
         }
         let mut pairs = Vec::new();
