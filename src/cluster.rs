@@ -99,7 +99,9 @@ impl Clusterer {
 
     /// The MinHash signature of one article.
     pub fn signature(&self, text: &str) -> Signature {
-        with_scratch(&SIGNING, text, |scratch| self.signer.sign(text, scratch))
+        with_scratch(&SIGNING, text.len() <= KEPT_SCRATCH_TEXT, |scratch| {
+            self.signer.sign(text, scratch)
+        })
     }
 
     /// The signature of an article given as bytes that may not be valid UTF-8 (as a scraper
@@ -118,7 +120,9 @@ impl Clusterer {
 
     /// The 64-bit SimHash fingerprint of one article, over the configured shingles and seed.
     pub fn fingerprint(&self, text: &str) -> Fingerprint {
-        with_scratch(&FINGERPRINTING, text, |scratch| self.fingerprinter.fingerprint(text, scratch))
+        with_scratch(&FINGERPRINTING, text.len() <= KEPT_SCRATCH_TEXT, |scratch| {
+            self.fingerprinter.fingerprint(text, scratch)
+        })
     }
 
     /// The fingerprints of many articles, in parallel with the `parallel` feature.
@@ -247,28 +251,44 @@ impl Clusterer {
                 (estimate >= lowest).then_some((a as u32, b as u32))
             })
         };
-        let (candidates, judge) =
-            match (self.config.verification, sketches) {
-                (Verification::Estimate, Sketches::MinHash(table)) => {
-                    (candidates, Judge::MinHash { table, measure, threshold })
+        let (candidates, judge) = match (self.config.verification, sketches) {
+            (Verification::Estimate, Sketches::MinHash(table)) => {
+                (candidates, Judge::MinHash { table, measure, threshold })
+            }
+            (Verification::Estimate, Sketches::SimHash(fps)) => {
+                (candidates, Judge::SimHash { fps, max_distance: self.tables.max_distance() })
+            }
+            (Verification::Exact, _) => {
+                let plausible = plausible(candidates);
+                let mut needed = vec![false; keys.len()];
+                for &(a, b) in &plausible {
+                    needed[a as usize] = true;
+                    needed[b as usize] = true;
                 }
-                (Verification::Estimate, Sketches::SimHash(fps)) => {
-                    (candidates, Judge::SimHash { fps, max_distance: self.tables.max_distance() })
-                }
-                (Verification::Exact, _) => {
-                    let plausible = plausible(candidates);
-                    let mut needed = vec![false; keys.len()];
-                    for &(a, b) in &plausible {
-                        needed[a as usize] = true;
-                        needed[b as usize] = true;
-                    }
-                    let sets: Vec<Vec<u32>> = par_map(&keys, |i, keys, counts: &mut Vec<usize>| {
-                        if needed[i] { sorted_keys(keys, counts) } else { Vec::new() }
+                // Each article's keys, unsorted, where a pair needs them.
+                let sets: Vec<Vec<u32>> = keys
+                    .into_iter()
+                    .zip(needed)
+                    .map(|(k, n)| if n { k } else { Vec::new() })
+                    .collect();
+                // The candidates come sorted: each run of pairs with the same first article
+                // puts its keys in a table once, and the other article of each pair is
+                // looked up in it.
+                let runs: Vec<&[(u32, u32)]> = plausible.chunk_by(|x, y| x.0 == y.0).collect();
+                let pairs: Vec<Vec<Pair>> = par_map(&runs, |_, run, table: &mut KeyTable| {
+                    let a = run[0].0 as usize;
+                    table.fill(&sets[a]);
+                    let passing = run.iter().filter_map(|&(_, b)| {
+                        let b = b as usize;
+                        let similarity = table.similarity(&sets[a], &sets[b], measure);
+                        (similarity >= threshold).then_some(Pair { a, b, similarity })
                     });
-                    drop(keys);
-                    (plausible, Judge::Exact { sets, measure, threshold })
-                }
-            };
+                    passing.collect()
+                });
+                let judge = Judge::Exact { sets, measure, threshold };
+                return (pairs.into_iter().flatten().collect(), judge);
+            }
+        };
         let pairs = par_filter_map(&candidates, |&(a, b)| {
             let (a, b) = (a as usize, b as usize);
             let similarity = judge.similarity(a, b);
@@ -376,11 +396,123 @@ pub(crate) fn exact_similarity(a: &[u32], b: &[u32], measure: Similarity) -> f64
     if a.is_empty() || b.is_empty() {
         return 0.0;
     }
-    let shared = intersection_size(a, b);
-    let j = shared as f64 / (a.len() + b.len() - shared) as f64;
+    similarity_of_counts(intersection_size(a, b), a.len(), b.len(), measure)
+}
+
+/// Jaccard or containment from the size of the intersection and of the two sets.
+fn similarity_of_counts(shared: usize, a: usize, b: usize, measure: Similarity) -> f64 {
+    if a == 0 || b == 0 {
+        return 0.0;
+    }
+    let j = shared as f64 / (a + b - shared) as f64;
     match measure {
         Similarity::Jaccard => j,
-        Similarity::Containment => containment_from_jaccard(j, a.len(), b.len()),
+        Similarity::Containment => containment_from_jaccard(j, a, b),
+    }
+}
+
+/// One article's distinct shingle keys in an open-addressing table, for counting how many keys
+/// of other articles it holds. Sorting every set for a merge cost about as much as the merges
+/// themselves; a table is filled once for all the pairs of its article, and a look-up costs one
+/// load and no branch on whether the key is there.
+///
+/// Keys are uniform hashes, so a table at most an eighth full nearly always finds a key, or
+/// its absence, in the first cell. Keys made to share their low bits would make probing
+/// quadratic: past a budget of probes per key, the table gives up and the similarity comes from
+/// sorted copies of the two sets instead.
+#[derive(Default)]
+struct KeyTable {
+    /// 0 marks an empty cell; key 0 is recorded in `zero`.
+    cells: Vec<u32>,
+    mask: usize,
+    zero: bool,
+    /// The probes went over budget while filling.
+    overflowed: bool,
+}
+
+/// Probes per key, on average, past which [`KeyTable`] gives up.
+const PROBES_PER_KEY: usize = 4;
+
+/// Sets of more keys than this do not leave their [`KeyTable`] to the thread.
+const KEPT_TABLE_KEYS: usize = 1 << 18;
+
+impl KeyTable {
+    /// Puts `keys` (distinct) in the table, in place of what it held.
+    fn fill(&mut self, keys: &[u32]) {
+        // An eighth full at most; a quarter for large sets, where memory counts.
+        let room = if keys.len() <= 1 << 16 { 8 } else { 4 };
+        let size = (keys.len() * room).next_power_of_two().max(16);
+        self.cells.clear();
+        self.cells.resize(size, 0);
+        self.mask = size - 1;
+        self.zero = false;
+        self.overflowed = false;
+        let mut budget = PROBES_PER_KEY * keys.len() + 64;
+        for &k in keys {
+            if k == 0 {
+                self.zero = true;
+                continue;
+            }
+            let mut i = k as usize & self.mask;
+            while self.cells[i] != 0 {
+                i = (i + 1) & self.mask;
+                budget = budget.saturating_sub(1);
+            }
+            if budget == 0 {
+                self.overflowed = true;
+                return;
+            }
+            self.cells[i] = k;
+        }
+    }
+
+    /// How many of `keys` (distinct) the table holds, or `None` when probing goes over budget.
+    fn shared(&self, keys: &[u32]) -> Option<usize> {
+        if self.overflowed {
+            return None;
+        }
+        let cells = &self.cells[..];
+        let mut budget = PROBES_PER_KEY * keys.len() + 64;
+        let mut n = 0;
+        for &k in keys {
+            let i = k as usize & self.mask;
+            let c = cells[i];
+            n += usize::from((c == k) & (k != 0)) + usize::from((k == 0) & self.zero);
+            // The key may lie further on only when its first cell holds another key (key 0
+            // is never in a cell).
+            if (c != k) & (c != 0) & (k != 0) {
+                let (found, probes) = self.probe(k, i);
+                n += usize::from(found);
+                budget = budget.checked_sub(probes)?;
+            }
+        }
+        Some(n)
+    }
+
+    /// Whether `key`, whose first cell `i` holds another key, is further on, and how many cells
+    /// that took.
+    #[cold]
+    #[inline(never)]
+    fn probe(&self, key: u32, mut i: usize) -> (bool, usize) {
+        let mut probes = 0;
+        loop {
+            i = (i + 1) & self.mask;
+            probes += 1;
+            match self.cells[i] {
+                c if c == key => return (true, probes),
+                0 => return (false, probes),
+                _ => {}
+            }
+        }
+    }
+
+    /// The similarity of the sets `a`, which the table holds, and `b`.
+    fn similarity(&self, a: &[u32], b: &[u32], measure: Similarity) -> f64 {
+        let shared = self.shared(b).unwrap_or_else(|| {
+            let mut counts = Vec::new();
+            intersection_size(&sorted_keys(a, &mut counts), &sorted_keys(b, &mut counts))
+        });
+        similarity_of_counts(shared, a.len(), b.len(), measure)
     }
 }
 
@@ -454,7 +586,8 @@ pub(crate) fn sketch_key<'a>(values: impl IntoIterator<Item = &'a [u32]>) -> u64
 /// Decides whether two articles are similar enough, the way verification does. Used again by
 /// [`Linkage::Majority`] for pairs that were never candidates.
 enum Judge<'a> {
-    /// Exact similarity from shingle sets (present for every article that had a candidate).
+    /// Exact similarity from the distinct shingle keys, unsorted (present for every article that
+    /// had a plausible candidate).
     Exact { sets: Vec<Vec<u32>>, measure: Similarity, threshold: f64 },
     /// Estimated similarity from MinHash signatures.
     MinHash { table: &'a SignatureTable, measure: Similarity, threshold: f64 },
@@ -465,7 +598,13 @@ enum Judge<'a> {
 impl Judge<'_> {
     fn similarity(&self, a: usize, b: usize) -> f64 {
         match self {
-            Judge::Exact { sets, measure, .. } => exact_similarity(&sets[a], &sets[b], *measure),
+            Judge::Exact { sets, measure, .. } => {
+                let (x, y) = (&sets[a], &sets[b]);
+                with_scratch(&KEY_TABLE, x.len() <= KEPT_TABLE_KEYS, |table: &mut KeyTable| {
+                    table.fill(x);
+                    table.similarity(x, y, *measure)
+                })
+            }
             Judge::MinHash { table, measure, .. } => {
                 let (count_a, count_b) = (table.shingle_count(a), table.shingle_count(b));
                 if count_a == 0 || count_b == 0 {
@@ -607,16 +746,18 @@ thread_local! {
     /// signing a 4 KB article.
     static SIGNING: RefCell<Scratch> = RefCell::default();
     static FINGERPRINTING: RefCell<FingerprintScratch> = RefCell::default();
+    /// The table of [`Linkage::Majority`]'s exact comparisons.
+    static KEY_TABLE: RefCell<KeyTable> = RefCell::default();
 }
 
 /// Texts longer than this do not leave their buffers (several times their size) to the thread.
 const KEPT_SCRATCH_TEXT: usize = 1 << 20;
 
 /// `f` with this thread's buffers in `local`, or with new ones where those are unavailable
-/// (in use, or the thread is ending).
+/// (in use, or the thread is ending). The buffers are kept for the next call if `keep`.
 fn with_scratch<W: Default + 'static, T>(
     local: &'static std::thread::LocalKey<RefCell<W>>,
-    text: &str,
+    keep: bool,
     f: impl FnOnce(&mut W) -> T,
 ) -> T {
     let taken = local.try_with(|cell| cell.try_borrow_mut().map(|mut w| std::mem::take(&mut *w)));
@@ -625,7 +766,7 @@ fn with_scratch<W: Default + 'static, T>(
         _ => W::default(),
     };
     let result = f(&mut scratch);
-    if text.len() <= KEPT_SCRATCH_TEXT {
+    if keep {
         let _ = local.try_with(|cell| {
             if let Ok(mut w) = cell.try_borrow_mut() {
                 *w = scratch;
@@ -881,6 +1022,45 @@ mod tests {
         u.union(3, 4);
         assert_eq!(u.find(0), u.find(4));
         assert_ne!(u.find(1), u.find(0));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn key_table_counts_the_intersection(
+            a in proptest::collection::hash_set(proptest::prop_oneof![0u32..64, proptest::num::u32::ANY], 0..300),
+            b in proptest::collection::hash_set(proptest::prop_oneof![0u32..64, proptest::num::u32::ANY], 0..300),
+        ) {
+            let (a, b): (Vec<u32>, Vec<u32>) = (a.into_iter().collect(), b.into_iter().collect());
+            let expected = a.iter().filter(|x| b.contains(x)).count();
+            let mut table = KeyTable::default();
+            table.fill(&a);
+            proptest::prop_assert_eq!(table.shared(&b), Some(expected));
+            let sorted = |s: &[u32]| sorted_keys(s, &mut Vec::new());
+            for measure in [Similarity::Jaccard, Similarity::Containment] {
+                proptest::prop_assert_eq!(
+                    table.similarity(&a, &b, measure),
+                    exact_similarity(&sorted(&a), &sorted(&b), measure)
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn key_table_gives_up_on_keys_that_share_their_low_bits() {
+        // Every key has the same first cell: probing would be quadratic.
+        let a: Vec<u32> = (1..5000).map(|i| i << 16).collect();
+        let b: Vec<u32> = (2500..7500).map(|i| i << 16).collect();
+        let mut table = KeyTable::default();
+        table.fill(&a);
+        assert!(table.overflowed);
+        assert_eq!(table.shared(&b), None);
+        // 2,500 shared of 7,499: the sorted merge answers instead.
+        assert_eq!(table.similarity(&a, &b, Similarity::Jaccard), 2500.0 / 7499.0);
+        // A table of uniform keys, asked about keys that all land in one run of cells.
+        let uniform: Vec<u32> = (1..5000u32).map(|i| i.wrapping_mul(0x9E37_79B9)).collect();
+        table.fill(&uniform);
+        assert!(!table.overflowed);
+        assert_eq!(table.shared(&a[..10]), Some(0));
     }
 
     #[test]
