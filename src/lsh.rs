@@ -72,14 +72,8 @@ impl Banding {
     #[inline]
     pub(crate) fn key(&self, signature: &[u32], band: usize) -> u64 {
         let start = band * self.rows;
-        band_key(&signature[start..start + self.rows], band)
+        keyed_rows(band_seed(band), &signature[start..start + self.rows])
     }
-}
-
-/// The key of band `band`, whose rows hold `values`.
-#[inline]
-fn band_key(values: &[u32], band: usize) -> u64 {
-    keyed_rows(band_seed(band), values)
 }
 
 /// The start of band `band`'s key, which depends on the band alone.
