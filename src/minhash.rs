@@ -20,7 +20,7 @@
 use std::fmt;
 
 use crate::error::{Error, Result};
-use crate::shingle::{Shingles, for_each_shingle, mix64};
+use crate::shingle::{BATCH, Shingles, for_each_shingle, mix64};
 
 /// The largest number of slots a signature may have.
 pub const MAX_SLOTS: usize = 4096;
@@ -206,10 +206,29 @@ pub(crate) struct Signer {
 pub(crate) struct Scratch {
     text: crate::shingle::ShingleScratch,
     distinct: DistinctCounter,
-    aside: Vec<u32>,
+    /// The one-permutation sink's slot values and set-aside keys.
+    buffers: SinkBuffers,
     /// The distinct shingle keys, in the order they first occurred, when signing lists them.
     listed: Vec<u32>,
     densify: DensifyBuffers,
+}
+
+/// Buffers of the largest size the one-permutation sink can need, so that its loop indexes
+/// them with no bounds check: a slot is below [`MAX_SLOTS`] and a batch holds at most
+/// [`BATCH`] shingles. Allocated when first used: a new scratch costs nothing.
+#[derive(Default)]
+struct SinkBuffers {
+    values: Option<Box<[u32; MAX_SLOTS]>>,
+    aside: Option<Box<[u32; BATCH]>>,
+}
+
+impl SinkBuffers {
+    fn get(&mut self) -> (&mut [u32; MAX_SLOTS], &mut [u32; BATCH]) {
+        (
+            self.values.get_or_insert_with(|| Box::new([EMPTY; MAX_SLOTS])),
+            self.aside.get_or_insert_with(|| Box::new([0; BATCH])),
+        )
+    }
 }
 
 impl Signer {
@@ -255,36 +274,39 @@ impl Signer {
     /// of the table afterwards costs a look at every cell, four or more a key.
     fn sign_with<const LIST: bool>(&self, text: &str, scratch: &mut Scratch) -> Signature {
         let slots = self.params.slots;
-        let mut values = vec![EMPTY; slots].into_boxed_slice();
-        let Scratch { text: buf, distinct, aside, listed, densify: buffers } = scratch;
+        let Scratch { text: buf, distinct, buffers: sink_buffers, listed, densify: buffers } =
+            scratch;
         listed.clear();
         // About one shingle per 6 bytes of text: a table at most an eighth full, whose first
         // probe nearly always finds the key or an empty cell (a fuller one mispredicts more
         // than clearing the larger table costs).
         distinct.reset(text.len() / 5 + 16);
-        match self.params.scheme {
+        let values = match self.params.scheme {
             Scheme::OnePermutation => {
+                let (values, aside) = sink_buffers.get();
+                values[..slots].fill(EMPTY);
                 let sink = OnePermutationSink::<LIST> {
                     distinct: std::mem::take(distinct),
                     collided: [0; COLLIDED],
                     collided_len: 0,
                     slots: slots as u64,
                     values,
-                    aside: std::mem::take(aside),
+                    aside,
                     listed: std::mem::take(listed),
                 };
                 let mut sink =
                     for_each_shingle(text, self.params.shingles, self.params.seed, buf, sink);
                 sink.insert_collided();
                 *distinct = sink.distinct;
-                *aside = sink.aside;
                 *listed = sink.listed;
-                values = sink.values;
+                let mut values = Box::<[u32]>::from(&values[..slots]);
                 if distinct.count() > 0 && values.contains(&EMPTY) {
                     densify(&mut values, buffers, self.params.seed, &self.offers);
                 }
+                values
             }
             Scheme::Classic => {
+                let mut values = vec![EMPTY; slots].into_boxed_slice();
                 let _ = for_each_shingle(text, self.params.shingles, self.params.seed, buf, |h| {
                     if distinct.insert(h) {
                         for (v, &(a, b)) in values.iter_mut().zip(&self.permutations) {
@@ -293,8 +315,9 @@ impl Signer {
                         }
                     }
                 });
+                values
             }
-        }
+        };
         Signature {
             params: self.params,
             shingle_count: u32::try_from(distinct.count()).unwrap_or(u32::MAX),
@@ -304,16 +327,18 @@ impl Signer {
 }
 
 /// One-permutation hashing of a stream of shingle hashes, counting the distinct ones. Owns its
-/// state, so that the tokenizer's loop keeps it in registers.
-struct OnePermutationSink<const LIST: bool> {
+/// state or holds it through fixed-size arrays, so that the tokenizer's loop keeps it in
+/// registers and indexes it with no bounds check.
+struct OnePermutationSink<'a, const LIST: bool> {
     distinct: DistinctCounter,
     /// Keys whose first cell in `distinct` held another key, not yet inserted.
     collided: [u32; COLLIDED],
     collided_len: usize,
     slots: u64,
-    values: Box<[u32]>,
+    /// The slot values, in the first `slots` entries.
+    values: &'a mut [u32; MAX_SLOTS],
     /// Keys of a batch whose first cell held another key, not yet inserted.
-    aside: Vec<u32>,
+    aside: &'a mut [u32; BATCH],
     /// With `LIST`: the keys in `distinct`, in the order they were inserted.
     listed: Vec<u32>,
 }
@@ -321,7 +346,7 @@ struct OnePermutationSink<const LIST: bool> {
 /// How many colliding keys wait before they are inserted.
 const COLLIDED: usize = 64;
 
-impl<const LIST: bool> OnePermutationSink<LIST> {
+impl<const LIST: bool> OnePermutationSink<'_, LIST> {
     /// Inserts the keys set aside by [`Self::shingle`] with the probing insert.
     #[inline(never)]
     fn insert_collided(&mut self) {
@@ -344,6 +369,11 @@ impl<const LIST: bool> OnePermutationSink<LIST> {
     /// after.
     #[inline(always)]
     fn take(&mut self, hashes: impl ExactSizeIterator<Item = u64>) {
+        if hashes.len() > BATCH {
+            // Not from the tokenizer, whose batches fit the buffers.
+            hashes.for_each(|h| crate::shingle::Sink::shingle(self, h));
+            return;
+        }
         // Room for the whole batch, so that no key needs to grow the table: at most a quarter
         // full once every key set aside is inserted.
         self.insert_collided();
@@ -354,10 +384,7 @@ impl<const LIST: bool> OnePermutationSink<LIST> {
         let table = &mut distinct.table[..];
         let mask = table.len() - 1;
         let mut count = distinct.count;
-        let aside = &mut self.aside;
-        if aside.len() < hashes.len() {
-            aside.resize(hashes.len(), 0);
-        }
+        let aside = &mut *self.aside;
         let mut collided = 0;
         let listed = &mut self.listed;
         if LIST {
@@ -365,7 +392,7 @@ impl<const LIST: bool> OnePermutationSink<LIST> {
             listed.resize(count + hashes.len(), 0);
         }
         let slots = self.slots;
-        let values = &mut self.values[..];
+        let values = &mut *self.values;
         for h in hashes {
             let key = DistinctCounter::key(h);
             let (free, fits) = DistinctCounter::first_cell(table, mask, key);
@@ -374,16 +401,14 @@ impl<const LIST: bool> OnePermutationSink<LIST> {
                 *entry = key;
             }
             count += usize::from(free);
-            if let Some(slot) = aside.get_mut(collided) {
-                *slot = key;
-            }
+            // Fewer than `BATCH` keys come before this one.
+            aside[collided % BATCH] = key;
             collided += usize::from(!fits);
-            // As in `shingle`.
+            // As in `shingle`; the slot is below `slots`, and so below `MAX_SLOTS`.
             let slot = (((h >> 32) * slots) >> 32) as usize;
             let value = (h as u32).min(EMPTY - 1);
-            if let Some(v) = values.get_mut(slot) {
-                *v = std::hint::select_unpredictable(value < *v, value, *v);
-            }
+            let v = &mut values[slot % MAX_SLOTS];
+            *v = std::hint::select_unpredictable(value < *v, value, *v);
         }
         distinct.count = count;
         if LIST {
@@ -395,7 +420,7 @@ impl<const LIST: bool> OnePermutationSink<LIST> {
     }
 }
 
-impl<const LIST: bool> crate::shingle::Sink for OnePermutationSink<LIST> {
+impl<const LIST: bool> crate::shingle::Sink for OnePermutationSink<'_, LIST> {
     #[inline(always)]
     fn shingles(&mut self, hashes: &[u64]) {
         self.take(hashes.iter().copied());
@@ -438,9 +463,8 @@ impl<const LIST: bool> crate::shingle::Sink for OnePermutationSink<LIST> {
         let value = (h as u32).min(EMPTY - 1);
         // Unconditional store: whether a shingle lowers its slot is a coin toss that a branch
         // would mispredict.
-        if let Some(v) = self.values.get_mut(slot) {
-            *v = (*v).min(value);
-        }
+        let v = &mut self.values[slot % MAX_SLOTS];
+        *v = (*v).min(value);
     }
 }
 

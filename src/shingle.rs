@@ -224,9 +224,6 @@ pub(crate) fn combine(window: &[u64]) -> u64 {
     (product as u64) ^ ((product >> 64) as u64)
 }
 
-/// How many token hashes a batch holds.
-const BATCH: usize = 1024;
-
 #[inline(always)]
 fn word_shingles<S: Sink>(
     text: &str,
@@ -265,10 +262,9 @@ fn word_kgrams<const K: usize, S: Sink>(
     // Token hashes carried over from the batch before (its last k - 1), and all tokens so far.
     let mut held = 0;
     let mut total = 0usize;
-    loop {
-        let n = stream.fill(&mut tokens[held..held + BATCH], |bytes, start, len| {
-            keys.hash(bytes, start, len)
-        });
+    // `tokens` holds a batch after the `k - 1` held, so the chunk is always there.
+    while let Some(batch) = tokens[held..].first_chunk_mut::<BATCH>() {
+        let n = stream.fill(batch, |bytes, start, len| keys.hash(bytes, start, len));
         total += n;
         let have = held + n;
         if have >= k {
@@ -284,7 +280,7 @@ fn word_kgrams<const K: usize, S: Sink>(
         } else {
             held = have;
         }
-        if n < BATCH {
+        if stream.finished() {
             break;
         }
     }
@@ -375,6 +371,10 @@ impl TokenKeys {
 /// 64-byte block at a time: the block's mask of separator bytes gives its run starts, and each
 /// run's end is the first separator after its start in this block or the next one, one bit scan
 /// away. There is no branch on whether a run crosses a block boundary.
+///
+/// Each block is read through a [`Window`] of fixed length, so that reading a token's bytes
+/// needs no bounds check, and a block is only started when the batch has room for every run
+/// that can start in it, so that writing a token's hash needs none either.
 pub(crate) struct TokenStream<'a> {
     text: &'a str,
     /// `text` lower-cased, then [`PADDING`].
@@ -394,11 +394,26 @@ pub(crate) struct TokenStream<'a> {
     /// tokens were taken.
     normalised: &'a mut String,
     taken: usize,
+    /// Whether the last block has been taken.
+    blocks_done: bool,
 }
 
-/// NUL bytes after the text, which are separators: a whole block can be read from any position
+/// How many token hashes [`TokenStream::fill`] writes at most.
+pub(crate) const BATCH: usize = 1024;
+
+/// The bytes seen from a block: the block, the next one (where a run that starts in the block
+/// may end), and 16 more (so that 16 bytes can be read from any token start in the two).
+const WINDOW: usize = 144;
+
+/// A block's window: `padded[base..base + WINDOW]`.
+type Window = [u8; WINDOW];
+
+/// The most runs that can start in one block: every other byte.
+const MAX_RUNS_PER_BLOCK: usize = 32;
+
+/// NUL bytes after the text, which are separators: a whole window can be read from any block
 /// of the text, and 16 bytes from any token's start.
-const PADDING: [u8; 64] = [0; 64];
+const PADDING: [u8; WINDOW] = [0; WINDOW];
 
 impl<'a> TokenStream<'a> {
     pub(crate) fn new(
@@ -426,23 +441,30 @@ impl<'a> TokenStream<'a> {
             carry: 0,
             normalised,
             taken: 0,
+            blocks_done: false,
         }
     }
 
-    /// Writes `hash(bytes, start, len)` for the next tokens into `out`, as many as fit or as are
-    /// left, and returns how many. The token is `bytes[start..start + len]`; `bytes` holds at
-    /// least 16 bytes from `start` when the token is ASCII.
+    /// Whether every token has been taken.
+    pub(crate) fn finished(&self) -> bool {
+        self.blocks_done && self.taken >= self.normalised.len()
+    }
+
+    /// Writes `hash(bytes, start, len)` for the next tokens into `out` and returns how many: up
+    /// to [`BATCH`], fewer when the next block might not fit or the text ends (see
+    /// [`Self::finished`]). The token is `bytes[start..start + len]`; `bytes` holds at least
+    /// 16 bytes from `start` when the token is ASCII.
     ///
     /// Not inlined: called once a batch, it gets the registers to itself.
     #[inline(never)]
     pub(crate) fn fill(
         &mut self,
-        out: &mut [u64],
+        out: &mut [u64; BATCH],
         mut hash: impl FnMut(&[u8], usize, usize) -> u64,
     ) -> usize {
         let mut n = 0;
         let len = self.text.len();
-        let (padded, lower) = (self.padded, &self.padded[..len]);
+        let padded = self.padded;
         loop {
             // The tokens of a normalised run not yet taken.
             while self.taken < self.normalised.len() {
@@ -463,6 +485,7 @@ impl<'a> TokenStream<'a> {
                 self.base = self.base.wrapping_add(64);
                 if self.base >= len {
                     self.base = len;
+                    self.blocks_done = true;
                     return n;
                 }
                 self.separators = self.next_separators;
@@ -470,58 +493,151 @@ impl<'a> TokenStream<'a> {
                 let word = !self.separators;
                 self.starts = word & !((word << 1) | self.carry);
                 self.carry = word >> 63;
-            }
-            // The block's runs, in a loop that keeps its state in registers.
-            let (base, mut starts, mut non_ascii) = (self.base, self.starts, self.non_ascii);
-            // This block's separators, then the next block's.
-            let separators = u128::from(self.next_separators) << 64 | u128::from(self.separators);
-            let mut normalise = None;
-            while starts != 0 && n < out.len() {
-                let offset = starts.trailing_zeros();
-                starts &= starts - 1;
-                let start = base + offset as usize;
-                let after = (separators >> offset) as u64;
-                let end = if after != 0 {
-                    start + after.trailing_zeros() as usize
-                } else {
-                    long_run_end(padded, start)
-                };
-                if non_ascii < start {
-                    non_ascii = start + first_non_ascii(&lower[start..]);
-                }
-                if end > non_ascii {
-                    normalise = Some((start, end));
-                    break;
-                }
-                // Most words start and end with a letter or digit, and most others have one
-                // punctuation mark at an end: both kinds are taken with no branch on which.
-                let first = start + usize::from(!ALPHANUMERIC[usize::from(padded[start])]);
-                let stop = end - usize::from(!ALPHANUMERIC[usize::from(padded[end - 1])]);
-                let clean = (first < stop)
-                    & ALPHANUMERIC[usize::from(padded[first])]
-                    & ALPHANUMERIC[usize::from(padded[stop.saturating_sub(1)])];
-                let (first, last) = if clean {
-                    (first, stop - 1)
-                } else if let Some((first, last)) = trim_ascii(&lower[start..end]) {
-                    (start + first, start + last)
-                } else {
+                if self.starts == 0 {
                     continue;
-                };
-                if let Some(slot) = out.get_mut(n) {
-                    *slot = hash(padded, first, last + 1 - first);
                 }
-                n += 1;
             }
+            if n + MAX_RUNS_PER_BLOCK > out.len() {
+                return n;
+            }
+            let base = self.base;
+            // The padding makes the window whole for every block of the text.
+            let Some(window) = padded.get(base..).and_then(|w| w.first_chunk::<WINDOW>()) else {
+                debug_assert!(false, "the padding is too short");
+                (self.base, self.starts, self.blocks_done) = (len, 0, true);
+                return n;
+            };
+            let mut block = Block {
+                window,
+                // This block's separators, then the next block's.
+                separators: u128::from(self.next_separators) << 64 | u128::from(self.separators),
+                base,
+                padded,
+                lower: &padded[..len],
+                non_ascii: self.non_ascii,
+            };
+            let first_start = base + self.starts.trailing_zeros() as usize;
+            block.skip_ascii(first_start);
+            // When no run that ends in the window holds a non-ASCII byte, its runs need no check.
+            let (starts, taken, normalise) = if block.non_ascii >= base + 2 * 64 {
+                block.runs::<true>(self.starts, out, n, &mut hash)
+            } else {
+                block.runs::<false>(self.starts, out, n, &mut hash)
+            };
+            n = taken;
             self.starts = starts;
-            self.non_ascii = non_ascii;
+            self.non_ascii = block.non_ascii;
             if let Some((start, end)) = normalise {
                 // The run's original text (its ends are ASCII bytes, so char boundaries).
                 normalize_into(&self.text[start..end], self.normalised);
                 self.taken = 0;
-            } else if n == out.len() {
-                return n;
             }
         }
+    }
+}
+
+/// What [`TokenStream::fill`] needs to take the runs of one block, kept apart from the stream
+/// so that the loop over the runs keeps it in registers.
+struct Block<'a> {
+    window: &'a Window,
+    /// The block's separator mask, then the next block's.
+    separators: u128,
+    base: usize,
+    padded: &'a [u8],
+    /// The text lower-cased, without the padding.
+    lower: &'a [u8],
+    /// As in [`TokenStream`].
+    non_ascii: usize,
+}
+
+impl Block<'_> {
+    /// Makes `non_ascii` the first non-ASCII byte at or after `start`, if it was before.
+    #[inline(always)]
+    fn skip_ascii(&mut self, start: usize) {
+        if self.non_ascii < start {
+            self.non_ascii = start + first_non_ascii(self.lower.get(start..).unwrap_or_default());
+        }
+    }
+
+    /// Writes the hashes of the tokens of the runs that start at the set bits of `starts` into
+    /// `out` from `n`, which has room for all of them; stops early at a run that holds a
+    /// non-ASCII byte. Returns the starts not taken, the new `n`, and that run, if any. With
+    /// `ASCII`, the caller knows that no run ending in the window holds a non-ASCII byte.
+    #[inline(always)]
+    fn runs<const ASCII: bool>(
+        &mut self,
+        mut starts: u64,
+        out: &mut [u64; BATCH],
+        mut n: usize,
+        hash: &mut impl FnMut(&[u8], usize, usize) -> u64,
+    ) -> (u64, usize, Option<(usize, usize)>) {
+        debug_assert!(n + starts.count_ones() as usize <= BATCH);
+        let window = self.window;
+        while starts != 0 {
+            let offset = starts.trailing_zeros() as usize;
+            starts &= starts - 1;
+            let after = (self.separators >> offset) as u64;
+            if after == 0 {
+                // The run goes on past the window: it is long, and rare.
+                match self.long_run(self.base + offset, out, n, hash) {
+                    Ok(taken) => {
+                        n = taken;
+                        continue;
+                    }
+                    Err(normalise) => return (starts, n, Some(normalise)),
+                }
+            }
+            // At most 63 + 63: the window holds the run and 16 bytes more.
+            let end = offset + after.trailing_zeros() as usize;
+            if !ASCII {
+                let start = self.base + offset;
+                self.skip_ascii(start);
+                if self.base + end > self.non_ascii {
+                    return (starts, n, Some((start, self.base + end)));
+                }
+            }
+            // Most words start and end with a letter or digit, and most others have one
+            // punctuation mark at an end: both kinds are taken with no branch on which. The
+            // masks keep every index inside the window, where they are anyway, so that no read
+            // needs a bounds check.
+            let at = |i: usize| ALPHANUMERIC[usize::from(window[i & 127])];
+            let first = offset + usize::from(!at(offset));
+            let stop = end - usize::from(!at(end - 1));
+            let clean = (first < stop) & at(first) & at(stop.wrapping_sub(1));
+            let (first, last) = if clean {
+                (first, stop - 1)
+            } else if let Some((first, last)) = trim_ascii(&window[offset..end]) {
+                (offset + first, offset + last)
+            } else {
+                continue;
+            };
+            out[n % BATCH] = hash(window, first & 127, last + 1 - first);
+            n += 1;
+        }
+        (starts, n, None)
+    }
+
+    /// A run that starts at `start` and goes on past the window: hashes its token into `out`
+    /// at `n` and returns the new `n`, or returns the run when it holds a non-ASCII byte.
+    #[cold]
+    #[inline(never)]
+    fn long_run(
+        &mut self,
+        start: usize,
+        out: &mut [u64; BATCH],
+        n: usize,
+        hash: &mut impl FnMut(&[u8], usize, usize) -> u64,
+    ) -> std::result::Result<usize, (usize, usize)> {
+        let end = long_run_end(self.padded, start);
+        self.skip_ascii(start);
+        if end > self.non_ascii {
+            return Err((start, end));
+        }
+        let Some((first, last)) = trim_ascii(&self.lower[start..end]) else {
+            return Ok(n);
+        };
+        out[n % BATCH] = hash(self.padded, start + first, last + 1 - first);
+        Ok(n + 1)
     }
 }
 
@@ -697,16 +813,13 @@ mod tests {
         let (mut lower, mut normalised) = (Vec::new(), String::new());
         let mut stream = TokenStream::new(text, &mut lower, &mut normalised);
         // A small batch, so that batches end inside blocks and inside normalised runs.
-        let mut out = [0u64; 3];
-        loop {
-            let n = stream.fill(&mut out, |bytes, start, len| {
+        let mut out = [0u64; BATCH];
+        while !stream.finished() {
+            stream.fill(&mut out, |bytes, start, len| {
                 let t = &bytes[start..start + len];
                 tokens.push(String::from_utf8(t.to_vec()).expect("tokens are UTF-8"));
                 0
             });
-            if n < out.len() {
-                break;
-            }
         }
         tokens
     }
@@ -729,6 +842,9 @@ mod tests {
             "a".repeat(200) + " b (" + &"x".repeat(150) + ").",
             " ".repeat(60) + &"long".repeat(40),
             "é".repeat(70) + " " + &"z".repeat(130) + " ,.;",
+            // More tokens than a batch holds, with long runs and non-ASCII ones near its end.
+            "a b ".repeat(1100),
+            "ab, ".repeat(1010) + &"x".repeat(150) + " (ça) " + &"cd ".repeat(100),
         ];
         for text in &texts {
             assert_eq!(fast_tokens(text), reference_tokens(text), "{text:?}");
