@@ -257,18 +257,26 @@ pub(crate) fn separator_mask(block: &[u8; 64]) -> u64 {
 }
 
 /// The index of the first non-ASCII byte of `bytes`, or `usize::MAX / 2` (beyond any text, and
-/// safe to add a position to) when there is none. Eight bytes at a time.
+/// safe to add a position to) when there is none. 32 bytes at a time, then 8 at a time in the
+/// 32 that hold one.
 pub(crate) fn first_non_ascii(bytes: &[u8]) -> usize {
     const HI: u64 = 0x8080_8080_8080_8080;
-    let mut chunks = bytes.chunks_exact(8);
-    for (i, chunk) in chunks.by_ref().enumerate() {
-        let x = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8])) & HI;
-        if x != 0 {
-            return i * 8 + (x.trailing_zeros() / 8) as usize;
+    let word = |chunk: &[u8]| u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
+    let mut blocks = bytes.chunks_exact(32);
+    for (i, block) in blocks.by_ref().enumerate() {
+        let any = block.chunks_exact(8).fold(0, |any, chunk| any | word(chunk));
+        if any & HI != 0 {
+            let (j, x) = block
+                .chunks_exact(8)
+                .map(|chunk| word(chunk) & HI)
+                .enumerate()
+                .find(|&(_, x)| x != 0)
+                .unwrap_or((0, 0));
+            return i * 32 + j * 8 + (x.trailing_zeros() / 8) as usize;
         }
     }
-    let done = bytes.len() - chunks.remainder().len();
-    chunks.remainder().iter().position(|b| !b.is_ascii()).map_or(usize::MAX / 2, |i| done + i)
+    let done = bytes.len() - blocks.remainder().len();
+    blocks.remainder().iter().position(|b| !b.is_ascii()).map_or(usize::MAX / 2, |i| done + i)
 }
 
 /// Characters of scripts that do not put spaces between words.
@@ -326,6 +334,22 @@ mod tests {
     fn empty_and_blank_texts_normalise_to_empty() {
         assert_eq!(normalize(""), "");
         assert_eq!(normalize(" \t\n\u{3000}\u{200B}"), "");
+    }
+
+    #[test]
+    fn first_non_ascii_finds_the_first_at_every_position() {
+        for len in [0, 1, 7, 8, 31, 32, 33, 64, 100] {
+            let ascii = vec![b'a'; len];
+            assert_eq!(first_non_ascii(&ascii), usize::MAX / 2, "{len}");
+            for at in 0..len {
+                let mut bytes = ascii.clone();
+                bytes[at] = 0xc3;
+                if at + 1 < len {
+                    bytes[len - 1] = 0xa9;
+                }
+                assert_eq!(first_non_ascii(&bytes), at, "{len} {at}");
+            }
+        }
     }
 
     #[test]

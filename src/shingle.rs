@@ -519,7 +519,7 @@ impl<'a> TokenStream<'a> {
             let first_start = base + self.starts.trailing_zeros() as usize;
             block.skip_ascii(first_start);
             // When no run that ends in the window holds a non-ASCII byte, its runs need no check.
-            let (starts, taken, normalise) = if block.non_ascii >= base + 2 * 64 {
+            let (starts, taken, slow) = if block.non_ascii >= base + 2 * 64 {
                 block.runs::<true>(self.starts, out, n, &mut hash)
             } else {
                 block.runs::<false>(self.starts, out, n, &mut hash)
@@ -527,10 +527,17 @@ impl<'a> TokenStream<'a> {
             n = taken;
             self.starts = starts;
             self.non_ascii = block.non_ascii;
-            if let Some((start, end)) = normalise {
-                // The run's original text (its ends are ASCII bytes, so char boundaries).
-                normalize_into(&self.text[start..end], self.normalised);
-                self.taken = 0;
+            if let Some(start) = slow {
+                match block.slow_run(start, out, n, &mut hash) {
+                    Ok(taken) => n = taken,
+                    Err(end) => {
+                        // The run's original text (its ends are ASCII bytes, so char
+                        // boundaries).
+                        normalize_into(&self.text[start..end], self.normalised);
+                        self.taken = 0;
+                    }
+                }
+                self.non_ascii = block.non_ascii;
             }
         }
     }
@@ -560,17 +567,22 @@ impl Block<'_> {
     }
 
     /// Writes the hashes of the tokens of the runs that start at the set bits of `starts` into
-    /// `out` from `n`, which has room for all of them; stops early at a run that holds a
-    /// non-ASCII byte. Returns the starts not taken, the new `n`, and that run, if any. With
-    /// `ASCII`, the caller knows that no run ending in the window holds a non-ASCII byte.
-    #[inline(always)]
+    /// `out` from `n`, which has room for all of them; stops early at a run that goes on past
+    /// the window or holds a non-ASCII byte. Returns the starts not taken, the new `n`, and the
+    /// start of that run, if any. With `ASCII`, the caller knows that no run ending in the
+    /// window holds a non-ASCII byte.
+    ///
+    /// Such runs are left to the caller so that the loop makes no call: values that live across
+    /// a call would have to stay in the few registers that calls preserve, and the rest would
+    /// be read from the stack on every run.
+    #[inline(never)]
     fn runs<const ASCII: bool>(
         &mut self,
         mut starts: u64,
         out: &mut [u64; BATCH],
         mut n: usize,
         hash: &mut impl FnMut(&[u8], usize, usize) -> u64,
-    ) -> (u64, usize, Option<(usize, usize)>) {
+    ) -> (u64, usize, Option<usize>) {
         debug_assert!(n + starts.count_ones() as usize <= BATCH);
         let window = self.window;
         while starts != 0 {
@@ -579,21 +591,14 @@ impl Block<'_> {
             let after = (self.separators >> offset) as u64;
             if after == 0 {
                 // The run goes on past the window: it is long, and rare.
-                match self.long_run(self.base + offset, out, n, hash) {
-                    Ok(taken) => {
-                        n = taken;
-                        continue;
-                    }
-                    Err(normalise) => return (starts, n, Some(normalise)),
-                }
+                return (starts, n, Some(self.base + offset));
             }
             // At most 63 + 63: the window holds the run and 16 bytes more.
             let end = offset + after.trailing_zeros() as usize;
             if !ASCII {
-                let start = self.base + offset;
-                self.skip_ascii(start);
+                self.skip_ascii(self.base + offset);
                 if self.base + end > self.non_ascii {
-                    return (starts, n, Some((start, self.base + end)));
+                    return (starts, n, Some(self.base + offset));
                 }
             }
             // Most words start and end with a letter or digit, and most others have one
@@ -617,21 +622,22 @@ impl Block<'_> {
         (starts, n, None)
     }
 
-    /// A run that starts at `start` and goes on past the window: hashes its token into `out`
-    /// at `n` and returns the new `n`, or returns the run when it holds a non-ASCII byte.
+    /// A run that starts at `start` and goes on past the window or may hold a non-ASCII byte:
+    /// hashes its token into `out` at `n` and returns the new `n`, or returns the run's end
+    /// when it holds a non-ASCII byte.
     #[cold]
     #[inline(never)]
-    fn long_run(
+    fn slow_run(
         &mut self,
         start: usize,
         out: &mut [u64; BATCH],
         n: usize,
         hash: &mut impl FnMut(&[u8], usize, usize) -> u64,
-    ) -> std::result::Result<usize, (usize, usize)> {
-        let end = long_run_end(self.padded, start);
+    ) -> std::result::Result<usize, usize> {
+        let end = run_end(self.padded, start);
         self.skip_ascii(start);
         if end > self.non_ascii {
-            return Err((start, end));
+            return Err(end);
         }
         let Some((first, last)) = trim_ascii(&self.lower[start..end]) else {
             return Ok(n);
@@ -650,10 +656,8 @@ fn block_separators(padded: &[u8], base: usize) -> u64 {
     }
 }
 
-/// The end of a run that starts at `start` and goes on past the next block.
-#[cold]
-#[inline(never)]
-fn long_run_end(padded: &[u8], start: usize) -> usize {
+/// The end of the run that starts at `start`: its first separator.
+fn run_end(padded: &[u8], start: usize) -> usize {
     // The padding holds separators, so there is one.
     start + padded[start..].iter().position(|&b| b <= b' ' || b == 0x7f).unwrap_or(0)
 }
