@@ -857,6 +857,39 @@ mod tests {
         assert_eq!(keys(&cjk), 5000);
     }
 
+    /// The slot values and distinct count of a 64-slot sink fed by `feed`.
+    fn sink_result(feed: impl FnOnce(&mut OnePermutationSink<'_, false>)) -> (Vec<u32>, usize) {
+        let mut buffers = SinkBuffers::default();
+        let (values, aside) = buffers.get();
+        values[..64].fill(EMPTY);
+        let mut distinct = DistinctCounter::default();
+        distinct.reset(16);
+        let mut sink = OnePermutationSink::<false> {
+            distinct,
+            collided: [0; COLLIDED],
+            collided_len: 0,
+            slots: 64,
+            values,
+            aside,
+            listed: Vec::new(),
+        };
+        feed(&mut sink);
+        sink.insert_collided();
+        (sink.values[..64].to_vec(), sink.distinct.count())
+    }
+
+    #[test]
+    fn sink_takes_batches_of_any_length_alike() {
+        use crate::shingle::Sink;
+        // 2,000 distinct hashes, each three times, in batches shorter and longer than BATCH.
+        let hashes: Vec<u64> = (0..3 * 2000).map(|i| mix64(i % 2000)).collect();
+        let one_by_one = sink_result(|s| hashes.iter().for_each(|&h| s.shingle(h)));
+        assert_eq!(one_by_one.1, 2000);
+        assert_eq!(sink_result(|s| s.shingles(&hashes)), one_by_one);
+        assert_eq!(sink_result(|s| hashes.chunks(BATCH).for_each(|c| s.shingles(c))), one_by_one);
+        assert_eq!(sink_result(|s| hashes.chunks(300).for_each(|c| s.shingles(c))), one_by_one);
+    }
+
     #[test]
     fn listed_keys_are_the_distinct_shingle_keys() {
         let words: String = (0..6000).map(|i| format!("w{i} w{} ", i % 97)).collect();
