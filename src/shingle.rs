@@ -816,7 +816,7 @@ mod tests {
         let mut tokens = Vec::new();
         let (mut lower, mut normalised) = (Vec::new(), String::new());
         let mut stream = TokenStream::new(text, &mut lower, &mut normalised);
-        // A small batch, so that batches end inside blocks and inside normalised runs.
+        // Batches end before a block that might not fit, and inside long normalised runs.
         let mut out = [0u64; BATCH];
         while !stream.finished() {
             stream.fill(&mut out, |bytes, start, len| {
@@ -849,6 +849,8 @@ mod tests {
             // More tokens than a batch holds, with long runs and non-ASCII ones near its end.
             "a b ".repeat(1100),
             "ab, ".repeat(1010) + &"x".repeat(150) + " (ça) " + &"cd ".repeat(100),
+            // A normalised run of more tokens than a batch holds (one per character).
+            "ab ".repeat(500) + &"東京".repeat(600) + " cd",
         ];
         for text in &texts {
             assert_eq!(fast_tokens(text), reference_tokens(text), "{text:?}");
