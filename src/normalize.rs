@@ -235,10 +235,42 @@ impl<'a> Runs<'a> {
 }
 
 /// Bit `i` is set when `block[i]` separates tokens: ASCII white space and ASCII control bytes
-/// (`<= b' '` or DEL), as [`normalize`](crate::normalize) treats them. Eight bytes at a time in
-/// a `u64` (SWAR), no byte-by-byte branch.
+/// (`<= b' '` or DEL), as [`normalize`](crate::normalize) treats them. With SSE2 (every x86-64
+/// processor) a compare and a byte-mask instruction take 16 bytes at a time; elsewhere, 8 bytes
+/// at a time in a `u64` ([`separator_mask_swar`]). No byte-by-byte branch either way.
+#[cfg(all(any(target_arch = "x86", target_arch = "x86_64"), target_feature = "sse2"))]
 #[inline]
 pub(crate) fn separator_mask(block: &[u8; 64]) -> u64 {
+    use safe_arch::{cmp_eq_mask_i8_m128i, m128i, min_u8_m128i, move_mask_i8_m128i};
+    let space = m128i::from([b' '; 16]);
+    let del = m128i::from([0x7f_u8; 16]);
+    let (chunks, _) = block.as_chunks::<16>();
+    let mut mask = 0u64;
+    for (i, chunk) in chunks.iter().enumerate() {
+        let bytes = m128i::from(*chunk);
+        // Unsigned `b <= b' '` is `min(b, b' ') == b`.
+        let low = cmp_eq_mask_i8_m128i(min_u8_m128i(bytes, space), bytes);
+        let separator = low | cmp_eq_mask_i8_m128i(bytes, del);
+        // The mask holds 16 bits.
+        mask |= u64::from(move_mask_i8_m128i(separator) as u16) << (16 * i);
+    }
+    mask
+}
+
+/// [`separator_mask`] where SSE2 is not available.
+#[cfg(not(all(any(target_arch = "x86", target_arch = "x86_64"), target_feature = "sse2")))]
+#[inline]
+pub(crate) fn separator_mask(block: &[u8; 64]) -> u64 {
+    separator_mask_swar(block)
+}
+
+/// [`separator_mask`] eight bytes at a time in a `u64` (SWAR).
+#[cfg_attr(
+    all(any(target_arch = "x86", target_arch = "x86_64"), target_feature = "sse2"),
+    allow(dead_code)
+)]
+#[inline]
+pub(crate) fn separator_mask_swar(block: &[u8; 64]) -> u64 {
     const LO: u64 = 0x0101_0101_0101_0101;
     const HI: u64 = 0x8080_8080_8080_8080;
     let mut mask = 0u64;
@@ -359,9 +391,12 @@ mod tests {
             block[i] = b;
         }
         assert_eq!(separator_mask(&block), 1 | 1 << 5 | 1 << 9 | 1 << 17 | 1 << 63);
+        assert_eq!(separator_mask_swar(&block), separator_mask(&block));
         let all: Vec<u8> = (0..=255).collect();
         for chunk in all.chunks(64) {
-            let mask = separator_mask(chunk.try_into().unwrap());
+            let chunk = chunk.try_into().unwrap();
+            let mask = separator_mask(chunk);
+            assert_eq!(separator_mask_swar(chunk), mask);
             for (i, &b) in chunk.iter().enumerate() {
                 let expected = b <= b' ' || b == 0x7f;
                 assert_eq!(mask >> i & 1 == 1, expected, "byte {b:#x}");
