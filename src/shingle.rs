@@ -372,7 +372,7 @@ impl TokenKeys {
 /// run's end is the first separator after its start in this block or the next one, one bit scan
 /// away. There is no branch on whether a run crosses a block boundary.
 ///
-/// Each block is read through a [`Window`] of fixed length, so that reading a token's bytes
+/// Each block is read through a window of fixed length ([`WINDOW`] bytes), so that reading a token's bytes
 /// needs no bounds check, and a block is only started when the batch has room for every run
 /// that can start in it, so that writing a token's hash needs none either.
 pub(crate) struct TokenStream<'a> {
@@ -405,8 +405,6 @@ pub(crate) const BATCH: usize = 1024;
 /// may end), and 16 more (so that 16 bytes can be read from any token start in the two).
 const WINDOW: usize = 144;
 
-/// A block's window: `padded[base..base + WINDOW]`.
-type Window = [u8; WINDOW];
 
 /// The most runs that can start in one block: every other byte.
 const MAX_RUNS_PER_BLOCK: usize = 32;
@@ -463,8 +461,6 @@ impl<'a> TokenStream<'a> {
         mut hash: impl FnMut(&[u8], usize, usize) -> u64,
     ) -> usize {
         let mut n = 0;
-        let len = self.text.len();
-        let padded = self.padded;
         loop {
             // The tokens of a normalised run not yet taken.
             while self.taken < self.normalised.len() {
@@ -480,55 +476,15 @@ impl<'a> TokenStream<'a> {
                     n += 1;
                 }
             }
-            if self.starts == 0 {
-                // The next block.
-                self.base = self.base.wrapping_add(64);
-                if self.base >= len {
-                    self.base = len;
-                    self.blocks_done = true;
-                    return n;
-                }
-                self.separators = self.next_separators;
-                self.next_separators = block_separators(padded, self.base + 64);
-                let word = !self.separators;
-                self.starts = word & !((word << 1) | self.carry);
-                self.carry = word >> 63;
-                if self.starts == 0 {
-                    continue;
-                }
-            }
-            if n + MAX_RUNS_PER_BLOCK > out.len() {
+            if self.blocks_done {
                 return n;
             }
-            let base = self.base;
-            // The padding makes the window whole for every block of the text.
-            let Some(window) = padded.get(base..).and_then(|w| w.first_chunk::<WINDOW>()) else {
-                debug_assert!(false, "the padding is too short");
-                (self.base, self.starts, self.blocks_done) = (len, 0, true);
-                return n;
-            };
-            let mut block = Block {
-                window,
-                // This block's separators, then the next block's.
-                separators: u128::from(self.next_separators) << 64 | u128::from(self.separators),
-                base,
-                padded,
-                lower: &padded[..len],
-                non_ascii: self.non_ascii,
-            };
-            let first_start = base + self.starts.trailing_zeros() as usize;
-            block.skip_ascii(first_start);
-            // When no run that ends in the window holds a non-ASCII byte, its runs need no check.
-            let (starts, taken, slow) = if block.non_ascii >= base + 2 * 64 {
-                block.runs::<true>(self.starts, out, n, &mut hash)
-            } else {
-                block.runs::<false>(self.starts, out, n, &mut hash)
-            };
-            n = taken;
-            self.starts = starts;
-            self.non_ascii = block.non_ascii;
-            if let Some(start) = slow {
-                match block.slow_run(start, out, n, &mut hash) {
+            let stop;
+            (n, stop) = self.blocks(out, n, &mut hash);
+            match stop {
+                Stop::Full => return n,
+                Stop::Done => self.blocks_done = true,
+                Stop::Slow(start) => match self.slow_run(start, out, n, &mut hash) {
                     Ok(taken) => n = taken,
                     Err(end) => {
                         // The run's original text (its ends are ASCII bytes, so char
@@ -536,95 +492,105 @@ impl<'a> TokenStream<'a> {
                         normalize_into(&self.text[start..end], self.normalised);
                         self.taken = 0;
                     }
-                }
-                self.non_ascii = block.non_ascii;
+                },
             }
         }
     }
-}
 
-/// What [`TokenStream::fill`] needs to take the runs of one block, kept apart from the stream
-/// so that the loop over the runs keeps it in registers.
-struct Block<'a> {
-    window: &'a Window,
-    /// The block's separator mask, then the next block's.
-    separators: u128,
-    base: usize,
-    padded: &'a [u8],
-    /// The text lower-cased, without the padding.
-    lower: &'a [u8],
-    /// As in [`TokenStream`].
-    non_ascii: usize,
-}
-
-impl Block<'_> {
-    /// Makes `non_ascii` the first non-ASCII byte at or after `start`, if it was before.
-    #[inline(always)]
-    fn skip_ascii(&mut self, start: usize) {
-        if self.non_ascii < start {
-            self.non_ascii = start + first_non_ascii(self.lower.get(start..).unwrap_or_default());
-        }
-    }
-
-    /// Writes the hashes of the tokens of the runs that start at the set bits of `starts` into
-    /// `out` from `n`, which has room for all of them; stops early at a run that goes on past
-    /// the window or holds a non-ASCII byte. Returns the starts not taken, the new `n`, and the
-    /// start of that run, if any. With `ASCII`, the caller knows that no run ending in the
-    /// window holds a non-ASCII byte.
+    /// Writes the hashes of the tokens of the next runs into `out` from `n`, block after block,
+    /// until the batch might not hold the next block's runs, the text ends, or a run goes on
+    /// past its block's window or may hold a non-ASCII byte. Returns the new `n` and why it
+    /// stopped.
     ///
-    /// Such runs are left to the caller so that the loop makes no call: values that live across
-    /// a call would have to stay in the few registers that calls preserve, and the rest would
-    /// be read from the stack on every run.
+    /// The state of the stream lives in locals for the loop's sake, and the loop makes no call
+    /// on its common path: values that live across a call would have to stay in the few
+    /// registers that calls preserve, and the rest would be read from the stack on every run.
     #[inline(never)]
-    fn runs<const ASCII: bool>(
+    fn blocks(
         &mut self,
-        mut starts: u64,
         out: &mut [u64; BATCH],
         mut n: usize,
         hash: &mut impl FnMut(&[u8], usize, usize) -> u64,
-    ) -> (u64, usize, Option<usize>) {
-        debug_assert!(n + starts.count_ones() as usize <= BATCH);
-        let window = self.window;
-        while starts != 0 {
-            let offset = starts.trailing_zeros() as usize;
-            starts &= starts - 1;
-            let after = (self.separators >> offset) as u64;
-            if after == 0 {
-                // The run goes on past the window: it is long, and rare.
-                return (starts, n, Some(self.base + offset));
-            }
-            // At most 63 + 63: the window holds the run and 16 bytes more.
-            let end = offset + after.trailing_zeros() as usize;
-            if !ASCII {
-                self.skip_ascii(self.base + offset);
-                if self.base + end > self.non_ascii {
-                    return (starts, n, Some(self.base + offset));
+    ) -> (usize, Stop) {
+        let padded = self.padded;
+        let len = self.text.len();
+        let (mut base, mut starts, mut carry) = (self.base, self.starts, self.carry);
+        let (mut separators, mut next_separators) = (self.separators, self.next_separators);
+        let mut non_ascii = self.non_ascii;
+        let stop = 'blocks: loop {
+            if starts == 0 {
+                // The next block.
+                base = base.wrapping_add(64);
+                if base >= len {
+                    base = len;
+                    break Stop::Done;
+                }
+                separators = next_separators;
+                next_separators = block_separators(padded, base + 64);
+                let word = !separators;
+                starts = word & !((word << 1) | carry);
+                carry = word >> 63;
+                if starts == 0 {
+                    continue;
                 }
             }
-            // Most words start and end with a letter or digit, and most others have one
-            // punctuation mark at an end: both kinds are taken with no branch on which. The
-            // masks keep every index inside the window, where they are anyway, so that no read
-            // needs a bounds check.
-            let at = |i: usize| ALPHANUMERIC[usize::from(window[i & 127])];
-            let first = offset + usize::from(!at(offset));
-            let stop = end - usize::from(!at(end - 1));
-            let clean = (first < stop) & at(first) & at(stop.wrapping_sub(1));
-            let (first, last) = if clean {
-                (first, stop - 1)
-            } else if let Some((first, last)) = trim_ascii(&window[offset..end]) {
-                (offset + first, offset + last)
-            } else {
-                continue;
+            if n + MAX_RUNS_PER_BLOCK > BATCH {
+                break Stop::Full;
+            }
+            // The padding makes the window whole for every block of the text.
+            let Some(window) = padded.get(base..).and_then(|w| w.first_chunk::<WINDOW>()) else {
+                debug_assert!(false, "the padding is too short");
+                (base, starts) = (len, 0);
+                break Stop::Done;
             };
-            out[n % BATCH] = hash(window, first & 127, last + 1 - first);
-            n += 1;
-        }
-        (starts, n, None)
+            // This block's separators, then the next block's.
+            let both = u128::from(next_separators) << 64 | u128::from(separators);
+            let first_start = base + starts.trailing_zeros() as usize;
+            if non_ascii < first_start {
+                non_ascii = skip_ascii(&padded[..len], first_start);
+            }
+            // A run that ends past this offset in the window may hold a non-ASCII byte, and
+            // takes the slow path; nearly every block of English text has none in its window.
+            let ascii_end = non_ascii - base;
+            while starts != 0 {
+                let offset = starts.trailing_zeros() as usize;
+                let after = (both >> offset) as u64;
+                // At most 63 + 63: the window holds the run and 16 bytes more.
+                let end = offset + after.trailing_zeros() as usize;
+                if (after == 0) | (end > ascii_end) {
+                    // The run goes on past the window (it is long, and rare), or may hold a
+                    // non-ASCII byte.
+                    break 'blocks Stop::Slow(base + offset);
+                }
+                starts &= starts - 1;
+                // Most words start and end with a letter or digit, and most others have one
+                // punctuation mark at an end: both kinds are taken with no branch on which.
+                // The masks keep every index inside the window, where they are anyway, so that
+                // no read needs a bounds check.
+                let at = |i: usize| ALPHANUMERIC[usize::from(window[i & 127])];
+                let first = offset + usize::from(!at(offset));
+                let stop = end - usize::from(!at(end - 1));
+                let clean = (first < stop) & at(first) & at(stop.wrapping_sub(1));
+                let (first, last) = if clean {
+                    (first, stop - 1)
+                } else if let Some((first, last)) = trim_ascii(&window[offset..end]) {
+                    (offset + first, offset + last)
+                } else {
+                    continue;
+                };
+                out[n % BATCH] = hash(window, first & 127, last + 1 - first);
+                n += 1;
+            }
+        };
+        (self.base, self.starts, self.carry) = (base, starts, carry);
+        (self.separators, self.next_separators) = (separators, next_separators);
+        self.non_ascii = non_ascii;
+        (n, stop)
     }
 
-    /// A run that starts at `start` and goes on past the window or may hold a non-ASCII byte:
-    /// hashes its token into `out` at `n` and returns the new `n`, or returns the run's end
-    /// when it holds a non-ASCII byte.
+    /// A run that starts at `start` and goes on past its block's window or may hold a non-ASCII
+    /// byte: hashes its token into `out` at `n` and returns the new `n`, or returns the run's
+    /// end when it holds a non-ASCII byte.
     #[cold]
     #[inline(never)]
     fn slow_run(
@@ -634,17 +600,40 @@ impl Block<'_> {
         n: usize,
         hash: &mut impl FnMut(&[u8], usize, usize) -> u64,
     ) -> std::result::Result<usize, usize> {
+        // Taken here, so that `blocks` goes on with the next run.
+        self.starts &= !(1u64 << ((start - self.base) % 64));
+        let lower = &self.padded[..self.text.len()];
         let end = run_end(self.padded, start);
-        self.skip_ascii(start);
+        if self.non_ascii < start {
+            self.non_ascii = skip_ascii(lower, start);
+        }
         if end > self.non_ascii {
             return Err(end);
         }
-        let Some((first, last)) = trim_ascii(&self.lower[start..end]) else {
+        let Some((first, last)) = trim_ascii(&lower[start..end]) else {
             return Ok(n);
         };
         out[n % BATCH] = hash(self.padded, start + first, last + 1 - first);
         Ok(n + 1)
     }
+}
+
+/// Why [`TokenStream::blocks`] stopped.
+enum Stop {
+    /// The batch might not hold the runs of the next block.
+    Full,
+    /// The text has no block left.
+    Done,
+    /// The run that starts here goes on past its block's window or may hold a non-ASCII byte.
+    Slow(usize),
+}
+
+/// The position of the first non-ASCII byte of `lower` at or after `start`, or beyond any text.
+/// Out of line: it is called at most once a run, and the loops that call it keep their
+/// registers.
+#[inline(never)]
+fn skip_ascii(lower: &[u8], start: usize) -> usize {
+    start + first_non_ascii(lower.get(start..).unwrap_or_default())
 }
 
 /// The separator mask of the block at `base` of a padded text; all separators past the text.
