@@ -377,13 +377,20 @@ impl<const LIST: bool> OnePermutationSink<'_, LIST> {
         // Room for the whole batch, so that no key needs to grow the table: at most a quarter
         // full once every key set aside is inserted.
         self.insert_collided();
-        let distinct = &mut self.distinct;
-        while (distinct.count + hashes.len()) * 4 >= distinct.table.len() {
-            distinct.grow();
+        while (self.distinct.count + hashes.len()) * 4 >= self.distinct.capacity() {
+            self.distinct.grow();
         }
-        let table = &mut distinct.table[..];
-        let mask = table.len() - 1;
+        if self.distinct.mask >= FIXED_CELLS {
+            // A very long article: one shingle at a time.
+            hashes.for_each(|h| crate::shingle::Sink::shingle(self, h));
+            return;
+        }
+        let distinct = &mut self.distinct;
         let mut count = distinct.count;
+        let Some((table, mask)) = distinct.fixed() else {
+            debug_assert!(false, "the table is read through an array");
+            return;
+        };
         let aside = &mut *self.aside;
         let mut collided = 0;
         let listed = &mut self.listed;
@@ -395,7 +402,8 @@ impl<const LIST: bool> OnePermutationSink<'_, LIST> {
         let values = &mut *self.values;
         for h in hashes {
             let key = DistinctCounter::key(h);
-            let (free, fits) = DistinctCounter::first_cell(table, mask, key);
+            let cell = &mut table[(key as usize & mask) % FIXED_CELLS];
+            let (free, fits) = DistinctCounter::first_cell(cell, key);
             if LIST && let Some(entry) = listed.get_mut(count) {
                 // Kept when the key is new: the next new key goes one place further.
                 *entry = key;
@@ -439,14 +447,16 @@ impl<const LIST: bool> crate::shingle::Sink for OnePermutationSink<'_, LIST> {
         // waited for the whole hash chain and mispredicted on every collision. Keys set aside
         // are inserted before the count is read, so the count is exact.
         let distinct = &mut self.distinct;
-        if (distinct.count + self.collided_len) * 4 >= distinct.table.len() {
+        if (distinct.count + self.collided_len) * 4 >= distinct.capacity() {
             self.insert_collided();
             self.distinct.grow_if_full();
         }
         let distinct = &mut self.distinct;
         let key = DistinctCounter::key(h);
-        let mask = distinct.table.len() - 1;
-        let (free, fits) = DistinctCounter::first_cell(&mut distinct.table, mask, key);
+        let (free, fits) = match distinct.table.get_mut(key as usize & distinct.mask) {
+            Some(cell) => DistinctCounter::first_cell(cell, key),
+            None => (false, false),
+        };
         distinct.count += usize::from(free);
         if LIST && free {
             self.listed.push(key);
@@ -646,11 +656,21 @@ fn offer(seed: u64, j: usize, round: usize, slots: usize) -> usize {
 /// 16 KB and stays in the L1 cache, where 64-bit keys spilled to L2 and cost a sixth of the
 /// signing time. Two distinct shingles of one article share their upper 32 bits with
 /// probability about `n² / 2^33` (6·10⁻⁵ for 700 shingles), and are then counted once.
+///
+/// The table is a power of two of cells, the first `mask + 1` entries of a vector that is
+/// never shorter than [`FIXED_CELLS`]: the batch loops read a table of up to that many cells
+/// through an array of that length, where a masked index needs no bounds check. Entries past
+/// the table are left over from larger tables and never read.
 #[derive(Default)]
 pub(crate) struct DistinctCounter {
     table: Vec<u32>,
+    mask: usize,
     count: usize,
 }
+
+/// The length of the array through which batch loops read the table: tables of up to this many
+/// cells (articles of up to about 80 KB) are read with no bounds check.
+const FIXED_CELLS: usize = 1 << 16;
 
 impl DistinctCounter {
     /// Empties the set, sized for `expected` entries. The size is capped (a 50 MB article would
@@ -658,12 +678,33 @@ impl DistinctCounter {
     pub(crate) fn reset(&mut self, expected: usize) {
         const MAX_INITIAL: usize = 1 << 16;
         let capacity = (expected.min(MAX_INITIAL) * 4).next_power_of_two().max(64);
-        if self.table.len() == capacity {
-            self.table.fill(0);
+        self.clear(capacity);
+    }
+
+    /// Empties the set and makes its table `capacity` cells, a power of two. Only those cells
+    /// are cleared; a vector longer than needed (after a larger article) is given back.
+    fn clear(&mut self, capacity: usize) {
+        let len = capacity.max(FIXED_CELLS);
+        if self.table.len() == len {
+            self.table[..capacity].fill(0);
         } else {
-            self.table = vec![0; capacity];
+            self.table = vec![0; len];
         }
+        self.mask = capacity - 1;
         self.count = 0;
+    }
+
+    /// The number of cells of the table: 0 before the first reset.
+    fn capacity(&self) -> usize {
+        (self.mask + 1).min(self.table.len())
+    }
+
+    /// The table through an array of [`FIXED_CELLS`], and its mask, when it has at most that
+    /// many cells.
+    #[inline(always)]
+    fn fixed(&mut self) -> Option<(&mut [u32; FIXED_CELLS], usize)> {
+        let mask = self.mask;
+        self.table.first_chunk_mut().filter(|_| mask < FIXED_CELLS).map(|table| (table, mask))
     }
 
     pub(crate) fn count(&self) -> usize {
@@ -682,7 +723,7 @@ impl DistinctCounter {
     pub(crate) fn keys_into(&self, out: &mut Vec<u32>) {
         out.reserve(self.count);
         let mut buffer = [0u32; 64];
-        for cells in self.table.chunks(64) {
+        for cells in self.table[..self.capacity()].chunks(64) {
             let mut n = 0;
             for &key in cells {
                 buffer[n % 64] = key;
@@ -699,20 +740,15 @@ impl DistinctCounter {
         ((h >> 32) as u32).max(1)
     }
 
-    /// Puts `key` in its first cell of `table` (`mask` is the table's length less one) if that
-    /// cell is empty or holds it, with no branch on which; returns whether the cell was empty,
-    /// and whether the key is now there (when not, the caller inserts it by probing later).
+    /// Puts `key` in `cell`, its first cell, if that cell is empty or holds it, with no branch
+    /// on which; returns whether the cell was empty, and whether the key is now there (when
+    /// not, the caller inserts it by probing later).
     #[inline(always)]
-    fn first_cell(table: &mut [u32], mask: usize, key: u32) -> (bool, bool) {
-        match table.get_mut(key as usize & mask) {
-            Some(cell) => {
-                let free = *cell == 0;
-                let fits = free | (*cell == key);
-                *cell = std::hint::select_unpredictable(fits, key, *cell);
-                (free, fits)
-            }
-            None => (false, false),
-        }
+    fn first_cell(cell: &mut u32, key: u32) -> (bool, bool) {
+        let old = *cell;
+        let new = std::hint::select_unpredictable(old == 0, key, old);
+        *cell = new;
+        (old == 0, new == key)
     }
 
     /// Inserts the keys of a batch of shingle hashes, first cells first, with no branch on the
@@ -720,17 +756,24 @@ impl DistinctCounter {
     /// first cell holds another key.
     #[inline(always)]
     pub(crate) fn insert_all(&mut self, hashes: &[u64], aside: &mut Vec<u32>) {
-        while (self.count + hashes.len()) * 4 >= self.table.len() {
+        while (self.count + hashes.len()) * 4 >= self.capacity() {
             self.grow();
         }
         if aside.len() < hashes.len() {
             aside.resize(hashes.len(), 0);
         }
-        let mask = self.table.len() - 1;
         let (mut count, mut collided) = (self.count, 0);
+        let Some((table, mask)) = self.fixed() else {
+            // A very long article: one key at a time.
+            for &h in hashes {
+                self.insert(h);
+            }
+            return;
+        };
         for &h in hashes {
             let key = Self::key(h);
-            let (free, fits) = Self::first_cell(&mut self.table, mask, key);
+            let cell = &mut table[(key as usize & mask) % FIXED_CELLS];
+            let (free, fits) = Self::first_cell(cell, key);
             count += usize::from(free);
             if let Some(slot) = aside.get_mut(collided) {
                 *slot = key;
@@ -746,18 +789,17 @@ impl DistinctCounter {
     /// Grows the table if it is a quarter full.
     #[inline]
     fn grow_if_full(&mut self) {
-        if self.count * 4 >= self.table.len() {
+        if self.count * 4 >= self.capacity() {
             self.grow();
         }
     }
 
     #[inline]
     fn insert_key(&mut self, key: u32) -> bool {
-        if self.count * 4 >= self.table.len() {
+        if self.count * 4 >= self.capacity() {
             self.grow();
         }
-        let mask = self.table.len() - 1;
-        let i = (key as usize) & mask;
+        let i = (key as usize) & self.mask;
         let cell = self.table[i];
         // The table is at most a quarter full: the first cell nearly always holds the key or
         // nothing. Both cases take one path, with no branch on which of the two it was.
@@ -773,9 +815,8 @@ impl DistinctCounter {
     /// Inserts `key`, whose first cell `i` holds another key.
     #[inline(never)]
     fn insert_probing(&mut self, key: u32, mut i: usize) -> bool {
-        let mask = self.table.len() - 1;
         loop {
-            i = (i + 1) & mask;
+            i = (i + 1) & self.mask;
             let cell = self.table[i];
             if cell == key {
                 return false;
@@ -790,10 +831,10 @@ impl DistinctCounter {
 
     #[cold]
     fn grow(&mut self) {
-        let capacity = (self.table.len() * 2).max(64);
-        let old = std::mem::replace(&mut self.table, vec![0; capacity]);
-        self.count = 0;
-        for key in old.into_iter().filter(|&k| k != 0) {
+        let old: Vec<u32> =
+            self.table[..self.capacity()].iter().copied().filter(|&k| k != 0).collect();
+        self.clear((self.capacity() * 2).max(64));
+        for key in old {
             self.insert_key(key);
         }
     }
@@ -855,6 +896,37 @@ mod tests {
         let cjk: String = (0x4E00u32..0x4E00 + 5000).filter_map(char::from_u32).collect();
         assert_eq!(sign(&s, &cjk).shingle_count(), keys(&cjk));
         assert_eq!(keys(&cjk), 5000);
+    }
+
+    #[test]
+    fn tables_larger_than_the_fixed_view_count_exactly() {
+        let s = signer(Scheme::OnePermutation, Shingles::Words(1), 64);
+        let keys = |text: &str| {
+            let hashes = crate::shingle_hashes(text, Shingles::Words(1), 42);
+            hashes
+                .iter()
+                .map(|&h| DistinctCounter::key(h))
+                .collect::<std::collections::HashSet<_>>()
+        };
+        // 140 KB: the table starts past FIXED_CELLS.
+        let long: String = (0..20_000).map(|i| format!("w{i} ")).collect();
+        // 60 KB of one-character tokens: the table starts at FIXED_CELLS and grows past it.
+        let cjk: String = (0x4E00u32..0x4E00 + 20_000).filter_map(char::from_u32).collect();
+        let texts = ["a b c".to_string(), long, "a b c".into(), cjk, "d e".into()];
+        let mut scratch = Scratch::default();
+        for text in &texts {
+            let signature = s.sign(text, &mut scratch);
+            assert_eq!(signature.shingle_count(), keys(text).len());
+            // A scratch that signed larger articles before gives the same signature.
+            assert_eq!(signature, sign(&s, text));
+            let mut listed = Vec::new();
+            let listing = s.sign_listing(text, &mut scratch, &mut listed);
+            assert_eq!(listing, signature);
+            assert_eq!(
+                listed.iter().copied().collect::<std::collections::HashSet<_>>(),
+                keys(text)
+            );
+        }
     }
 
     /// The slot values and distinct count of a 64-slot sink fed by `feed`.

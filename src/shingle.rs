@@ -405,7 +405,6 @@ pub(crate) const BATCH: usize = 1024;
 /// may end), and 16 more (so that 16 bytes can be read from any token start in the two).
 const WINDOW: usize = 144;
 
-
 /// The most runs that can start in one block: every other byte.
 const MAX_RUNS_PER_BLOCK: usize = 32;
 
