@@ -372,9 +372,9 @@ impl TokenKeys {
 /// run's end is the first separator after its start in this block or the next one, one bit scan
 /// away. There is no branch on whether a run crosses a block boundary.
 ///
-/// Each block is read through a window of fixed length ([`WINDOW`] bytes), so that reading a token's bytes
-/// needs no bounds check, and a block is only started when the batch has room for every run
-/// that can start in it, so that writing a token's hash needs none either.
+/// Each block is read through a window of fixed length ([`WINDOW`] bytes), so that reading a
+/// token's bytes needs no bounds check, and a block is only started when the batch has room for
+/// every run that can start in it, so that writing a token's hash needs none either.
 pub(crate) struct TokenStream<'a> {
     text: &'a str,
     /// `text` lower-cased, then [`PADDING`].
