@@ -25,7 +25,10 @@ use crate::shingle::{BATCH, Shingles, for_each_shingle, mix64};
 /// The largest number of slots a signature may have.
 pub const MAX_SLOTS: usize = 4096;
 
-/// A slot value that no shingle produces: it marks a slot that no shingle fell into.
+/// The value of a slot that no shingle fell into. A one-permutation slot takes the least value
+/// of its shingles without setting this one aside: a slot whose only shingles have this value
+/// (one in 2^32 each) counts as empty and densification fills it, where setting it aside cost
+/// three instructions a shingle.
 const EMPTY: u32 = u32::MAX;
 
 /// How MinHash signatures are computed.
@@ -300,8 +303,8 @@ impl Signer {
                 *distinct = sink.distinct;
                 *listed = sink.listed;
                 let mut values = Box::<[u32]>::from(&values[..slots]);
-                if distinct.count() > 0 && values.contains(&EMPTY) {
-                    densify(&mut values, buffers, self.params.seed, &self.offers);
+                if distinct.count() > 0 {
+                    fill_empty(&mut values, buffers, self.params.seed, &self.offers);
                 }
                 values
             }
@@ -414,7 +417,7 @@ impl<const LIST: bool> OnePermutationSink<'_, LIST> {
             collided += usize::from(!fits);
             // As in `shingle`; the slot is below `slots`, and so below `MAX_SLOTS`.
             let slot = (((h >> 32) * slots) >> 32) as usize;
-            let value = (h as u32).min(EMPTY - 1);
+            let value = h as u32;
             let v = &mut values[slot % MAX_SLOTS];
             *v = std::hint::select_unpredictable(value < *v, value, *v);
         }
@@ -467,14 +470,27 @@ impl<const LIST: bool> crate::shingle::Sink for OnePermutationSink<'_, LIST> {
             self.insert_collided();
         }
         // High 32 bits choose the slot (multiply-shift range reduction), low 32 bits are the
-        // value; EMPTY is reserved, so the top value folds onto the one below it (a bias of
-        // 2^-32).
+        // value (see `EMPTY` for the top value).
         let slot = (((h >> 32) * self.slots) >> 32) as usize;
-        let value = (h as u32).min(EMPTY - 1);
+        let value = h as u32;
         // Unconditional store: whether a shingle lowers its slot is a coin toss that a branch
         // would mispredict.
         let v = &mut self.values[slot % MAX_SLOTS];
         *v = (*v).min(value);
+    }
+}
+
+/// Fills the empty slots of an article that has shingles: by [`densify`] when a shingle filled
+/// a slot, else (every shingle had the value [`EMPTY`], one in 2^32 each) with the value below
+/// it in every slot.
+fn fill_empty(values: &mut [u32], buffers: &mut DensifyBuffers, seed: u64, offers: &Offers) {
+    if !values.contains(&EMPTY) {
+        return;
+    }
+    if values.iter().all(|&v| v == EMPTY) {
+        values.fill(EMPTY - 1);
+    } else {
+        densify(values, buffers, seed, offers);
     }
 }
 
@@ -962,6 +978,37 @@ mod tests {
         assert_eq!(sink_result(|s| s.shingles(&hashes)), one_by_one);
         assert_eq!(sink_result(|s| hashes.chunks(BATCH).for_each(|c| s.shingles(c))), one_by_one);
         assert_eq!(sink_result(|s| hashes.chunks(300).for_each(|c| s.shingles(c))), one_by_one);
+    }
+
+    #[test]
+    fn slots_left_empty_by_shingles_of_the_top_value_are_filled() {
+        let offers = Offers::new(7, 64);
+        let mut buffers = DensifyBuffers::default();
+        let mut values = vec![EMPTY; 64];
+        fill_empty(&mut values, &mut buffers, 7, &offers);
+        assert!(values.iter().all(|&v| v == EMPTY - 1));
+        values.fill(EMPTY);
+        values[5] = 9;
+        fill_empty(&mut values, &mut buffers, 7, &offers);
+        assert!(values.iter().all(|&v| v == 9));
+    }
+
+    #[test]
+    fn a_shingle_of_the_top_value_leaves_its_slot_as_it_was() {
+        use crate::shingle::Sink;
+        // Slot 0 (upper bits 0 at 64 slots) gets only the top value; slot 63 gets it and 7.
+        let (top, low) = (u64::from(EMPTY), 0xFFFF_FFFF_0000_0000);
+        let expected = |values: &[u32]| {
+            values[0] == EMPTY && values[63] == 7 && values[1..63].iter().all(|&v| v == EMPTY)
+        };
+        for batch in [false, true] {
+            let feed = [top, low | top, low | 7];
+            let (values, count) = sink_result(|s| {
+                if batch { s.shingles(&feed) } else { feed.iter().for_each(|&h| s.shingle(h)) }
+            });
+            assert!(expected(&values), "batch {batch}: {values:?}");
+            assert_eq!(count, 2, "batch {batch}");
+        }
     }
 
     #[test]
