@@ -351,7 +351,7 @@ impl crate::shingle::Sink for Collect {
 
     #[inline(always)]
     fn kgrams<const K: usize>(&mut self, tokens: &[u64]) {
-        self.0.extend(tokens.windows(K).map(crate::shingle::combine));
+        self.0.extend(crate::shingle::kgram_hashes::<K>(tokens));
     }
 }
 

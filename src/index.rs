@@ -79,8 +79,10 @@ use crate::minhash::{Scheme, Scratch, containment_from_jaccard, jaccard_of_slots
 use crate::shingle::Shingles;
 use crate::simhash::{FingerprintScratch, hamming};
 
-/// The version of the format [`Index::save`] writes and [`Index::load`] reads.
-pub const FORMAT_VERSION: u32 = 2;
+/// The version of the format [`Index::save`] writes and [`Index::load`] reads. It also changes
+/// when the hashes a saved index holds are computed differently, so that an index never meets
+/// articles hashed another way: version 3 hashes word k-grams with a rolled polynomial.
+pub const FORMAT_VERSION: u32 = 3;
 
 const MAGIC: [u8; 8] = *b"RPRNTIDX";
 

@@ -439,7 +439,7 @@ impl<const LIST: bool> crate::shingle::Sink for OnePermutationSink<'_, LIST> {
 
     #[inline(always)]
     fn kgrams<const K: usize>(&mut self, tokens: &[u64]) {
-        self.take(tokens.windows(K).map(crate::shingle::combine));
+        self.take(crate::shingle::kgram_hashes::<K>(tokens));
     }
 
     #[inline(always)]

@@ -220,7 +220,7 @@ impl crate::shingle::Sink for Votes {
     fn kgrams<const K: usize>(&mut self, tokens: &[u64]) {
         let mut batch = std::mem::take(&mut self.batch);
         batch.clear();
-        batch.extend(tokens.windows(K).map(crate::shingle::combine));
+        batch.extend(crate::shingle::kgram_hashes::<K>(tokens));
         self.shingles(&batch);
         self.batch = batch;
     }
