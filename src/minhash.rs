@@ -26,9 +26,9 @@ use crate::shingle::{BATCH, Shingles, for_each_shingle, mix64};
 pub const MAX_SLOTS: usize = 4096;
 
 /// The value of a slot that no shingle fell into. A one-permutation slot takes the least value
-/// of its shingles without setting this one aside: a slot whose only shingles have this value
-/// (one in 2^32 each) counts as empty and densification fills it, where setting it aside cost
-/// three instructions a shingle.
+/// of its shingles as they are, this one included: a slot whose only shingles have this value
+/// (one in 2^32 each) counts as empty and densification fills it, where keeping shingles off
+/// this value cost three instructions a shingle.
 const EMPTY: u32 = u32::MAX;
 
 /// How MinHash signatures are computed.
