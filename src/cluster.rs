@@ -430,6 +430,9 @@ struct KeyTable {
 /// Probes per key, on average, past which [`KeyTable`] gives up.
 const PROBES_PER_KEY: usize = 4;
 
+/// Keys that [`KeyTable::shared`] looks up in one run before it probes for those set aside.
+const KEY_RUN: usize = 64;
+
 /// Sets of more keys than this do not leave their [`KeyTable`] to the thread.
 const KEPT_TABLE_KEYS: usize = 1 << 18;
 
@@ -461,24 +464,46 @@ impl KeyTable {
             }
             self.cells[i] = k;
         }
+        // Cell 0 is the first cell of key 0, which is never in a cell: when empty, it gets a key
+        // whose first cell is another (1), so that looking key 0 up never finds it there. No key
+        // is missing for it: a key whose first cell is 0 would be there, and a probe that passes
+        // it goes on to the next empty cell.
+        if self.cells[0] == 0 {
+            self.cells[0] = 1;
+        }
     }
 
     /// How many of `keys` (distinct) the table holds, or `None` when probing goes over budget.
+    ///
+    /// Keys are taken [`KEY_RUN`] at a time: each one found in its first cell is counted, with
+    /// no branch, and those whose first cell holds another key are set aside (there is one in
+    /// sixteen or so, and a branch on each mispredicts), then probed for further on.
     fn shared(&self, keys: &[u32]) -> Option<usize> {
         if self.overflowed {
             return None;
         }
-        let cells = &self.cells[..];
+        // Every index masked with `mask` is in this slice, so reading it needs no bounds check.
+        let cells = self.cells.get(..=self.mask)?;
+        let mask = self.mask;
         let mut budget = PROBES_PER_KEY * keys.len() + 64;
         let mut n = 0;
-        for &k in keys {
-            let i = k as usize & self.mask;
-            let c = cells[i];
-            n += usize::from((c == k) & (k != 0)) + usize::from((k == 0) & self.zero);
-            // The key may lie further on only when its first cell holds another key (key 0
-            // is never in a cell).
-            if (c != k) & (c != 0) & (k != 0) {
-                let (found, probes) = self.probe(k, i);
+        let mut aside = [0u32; KEY_RUN];
+        for run in keys.chunks(KEY_RUN) {
+            let mut m = 0;
+            for &k in run {
+                let c = cells[k as usize & mask];
+                let found = usize::from(c == k);
+                n += found;
+                aside[m % KEY_RUN] = k;
+                // Cell 0 never holds 0, so key 0 is always set aside.
+                m += usize::from(c != 0) - found;
+            }
+            for &k in &aside[..m] {
+                if k == 0 {
+                    n += usize::from(self.zero);
+                    continue;
+                }
+                let (found, probes) = self.probe(k, k as usize & mask);
                 n += usize::from(found);
                 budget = budget.checked_sub(probes)?;
             }
