@@ -119,6 +119,11 @@ fn integrate(f: impl Fn(f64) -> f64, a: f64, b: f64) -> f64 {
 /// band and misses the cache on nearly all of them; the table keeps each block's slots of all
 /// articles together. The keys of each band are then grouped with
 /// [`sort_by_top_bits`] (band keys are uniform hashes, like shingle hashes).
+///
+/// Each article's band key is folded to its top 32 bits and packed with the article's index
+/// into one 8-byte entry (see [`band_entry`]): half the bytes to write, sort and read back of a
+/// 16-byte `(key, article)`. Two bands of different rows then share a key once in 2^32; that
+/// only adds a candidate pair, which verification rejects.
 pub(crate) fn candidate_pairs(
     table: &SignatureTable,
     banding: Banding,
@@ -139,7 +144,7 @@ pub(crate) fn candidate_pairs(
         // The block's group of slots, article after article, in memory order.
         for (i, group) in table.group_of_all(block) {
             for (x, (band_keys, &seed)) in keys.iter_mut().zip(&seeds).enumerate() {
-                band_keys.push((keyed_rows(seed, &group[x * rows..(x + 1) * rows]), i));
+                band_keys.push(band_entry(keyed_rows(seed, &group[x * rows..(x + 1) * rows]), i));
             }
         }
         let mut pairs = Vec::new();
@@ -150,10 +155,10 @@ pub(crate) fn candidate_pairs(
                 repeated_keys(band_keys, marks, shared);
                 &shared[..]
             };
-            sort_by_top_bits(candidates, |&(key, _)| key, counts, sorted);
-            for bucket in sorted.chunk_by(|a, b| a.0 == b.0) {
+            sort_by_top_bits(candidates, |&entry| entry, counts, sorted);
+            for bucket in sorted.chunk_by(|a, b| a >> 32 == b >> 32) {
                 if bucket.len() > 1 {
-                    bucket_pairs(bucket, bucket_cap, &mut pairs);
+                    bucket_pairs(bucket, |&entry| entry as u32, bucket_cap, &mut pairs);
                 }
             }
         }
@@ -171,6 +176,13 @@ pub(crate) fn candidate_pairs(
         (0..blocks).map(|block| per_block(&mut scratch, block)).collect()
     };
     sorted_distinct_pairs(&pairs, table.len())
+}
+
+/// A band key's top 32 bits, then `article`: sorting entries sorts them by key, and the articles
+/// of one key in ascending order.
+#[inline]
+fn band_entry(key: u64, article: u32) -> u64 {
+    (key & !u64::from(u32::MAX)) | u64::from(article)
 }
 
 /// How many bands [`candidate_pairs`] keys in one pass over the signatures. Eight bands of up to
@@ -317,12 +329,12 @@ impl SignatureTable {
 /// Buffers for one block of bands, reused from block to block.
 #[derive(Default)]
 struct BandScratch {
-    /// `(key, article)` for every live article, one vector a band.
-    keys: Vec<Vec<(u64, u32)>>,
+    /// The [`band_entry`] of every live article, one vector a band.
+    keys: Vec<Vec<u64>>,
     marks: Vec<u64>,
-    /// The keys of a band that may be shared.
-    shared: Vec<(u64, u32)>,
-    sorted: Vec<(u64, u32)>,
+    /// The entries of a band whose key may be shared.
+    shared: Vec<u64>,
+    sorted: Vec<u64>,
     counts: Vec<usize>,
 }
 
@@ -338,25 +350,27 @@ struct BandScratch {
 /// news-5k's 5,000 articles was 1.5% slower with it, on Reuters-21578's 19,043 4.5% quicker).
 const FEW_KEYS: usize = 1 << 14;
 
-fn repeated_keys(keys: &[(u64, u32)], marks: &mut Vec<u64>, out: &mut Vec<(u64, u32)>) {
+fn repeated_keys(keys: &[u64], marks: &mut Vec<u64>, out: &mut Vec<u64>) {
     out.clear();
-    let places = (keys.len() * 8).next_power_of_two().max(64);
-    let shift = 64 - places.trailing_zeros();
+    // At most 2^32 places, so that a place depends on the key alone, not the article.
+    let bits = (keys.len() * 8).next_power_of_two().trailing_zeros().clamp(6, 32);
+    let places = 1 << bits;
+    let shift = 64 - bits;
     marks.clear();
     marks.resize(places / 32, 0);
     let at = |key: u64| {
         let place = (key >> shift) as usize;
         (place / 32, 2 * (place % 32) as u32)
     };
-    for &(key, _) in keys {
+    for &key in keys {
         let (word, bit) = at(key);
         let m = marks[word];
         marks[word] = m | (1 << bit) | ((m >> bit) & 1) << (bit + 1);
     }
-    for &(key, i) in keys {
+    for &key in keys {
         let (word, bit) = at(key);
         if (marks[word] >> (bit + 1)) & 1 != 0 {
-            out.push((key, i));
+            out.push(key);
         }
     }
 }
@@ -463,20 +477,26 @@ pub(crate) fn sort_by_top_bits<T: Copy + Ord + Default>(
 /// per item.
 const MOVES_PER_ITEM: usize = 4;
 
-/// The pairs one bucket contributes; members are in ascending index order.
-pub(crate) fn bucket_pairs(bucket: &[(u64, u32)], cap: usize, pairs: &mut Vec<(u32, u32)>) {
+/// The pairs one bucket contributes; members (`article` of each) are in ascending index order.
+pub(crate) fn bucket_pairs<T>(
+    bucket: &[T],
+    article: impl Fn(&T) -> u32,
+    cap: usize,
+    pairs: &mut Vec<(u32, u32)>,
+) {
     if bucket.len() <= cap {
-        for (x, &(_, a)) in bucket.iter().enumerate() {
-            for &(_, b) in &bucket[x + 1..] {
-                pairs.push((a, b));
+        for (x, a) in bucket.iter().enumerate() {
+            for b in &bucket[x + 1..] {
+                pairs.push((article(a), article(b)));
             }
         }
     } else {
-        let first = bucket[0].1;
+        let first = article(&bucket[0]);
         for w in bucket.windows(2) {
-            pairs.push((w[0].1, w[1].1));
-            if w[0].1 != first {
-                pairs.push((first, w[1].1));
+            let (a, b) = (article(&w[0]), article(&w[1]));
+            pairs.push((a, b));
+            if a != first {
+                pairs.push((first, b));
             }
         }
     }
@@ -511,10 +531,10 @@ mod tests {
     fn small_bucket_gives_all_pairs_large_one_is_linear() {
         let bucket: Vec<(u64, u32)> = (0..4).map(|i| (9, i)).collect();
         let mut pairs = Vec::new();
-        bucket_pairs(&bucket, 4, &mut pairs);
+        bucket_pairs(&bucket, |&(_, i)| i, 4, &mut pairs);
         assert_eq!(pairs, vec![(0, 1), (0, 2), (0, 3), (1, 2), (1, 3), (2, 3)]);
         pairs.clear();
-        bucket_pairs(&bucket, 3, &mut pairs);
+        bucket_pairs(&bucket, |&(_, i)| i, 3, &mut pairs);
         assert_eq!(pairs, vec![(0, 1), (1, 2), (0, 2), (2, 3), (0, 3)]);
     }
 
@@ -523,15 +543,16 @@ mod tests {
     fn reference_pairs(signatures: &[Signature], banding: Banding, cap: usize) -> Vec<(u32, u32)> {
         let mut pairs = Vec::new();
         for band in 0..banding.bands {
+            // Keys folded to 32 bits, as `candidate_pairs` folds them.
             let mut keys: Vec<(u64, u32)> = signatures
                 .iter()
                 .enumerate()
                 .filter(|(_, s)| !s.is_empty())
-                .map(|(i, s)| (banding.key(s.slots(), band), i as u32))
+                .map(|(i, s)| (banding.key(s.slots(), band) >> 32, i as u32))
                 .collect();
             keys.sort_unstable();
             for bucket in keys.chunk_by(|a, b| a.0 == b.0) {
-                bucket_pairs(bucket, cap, &mut pairs);
+                bucket_pairs(bucket, |&(_, i)| i, cap, &mut pairs);
             }
         }
         pairs.sort_unstable();
@@ -594,24 +615,23 @@ mod tests {
             picks in proptest::collection::vec((0u64..400, proptest::num::u64::ANY), 0..3000),
         ) {
             // Keys from a small set of uniform hashes, so that some repeat and most do not.
-            let keys: Vec<(u64, u32)> = picks
+            let keys: Vec<u64> = picks
                 .iter()
                 .enumerate()
                 .map(|(i, &(k, salt))| {
                     let key = if k < 100 { mix64(k) } else { mix64(salt) };
-                    (key, i as u32)
+                    band_entry(key, i as u32)
                 })
                 .collect();
             let (mut marks, mut out) = (Vec::new(), Vec::new());
             repeated_keys(&keys, &mut marks, &mut out);
             let mut seen = std::collections::HashMap::new();
-            for &(key, _) in &keys {
-                *seen.entry(key).or_insert(0) += 1;
+            for &entry in &keys {
+                *seen.entry(entry >> 32).or_insert(0) += 1;
             }
-            let repeats: Vec<(u64, u32)> =
-                keys.iter().copied().filter(|(key, _)| seen[key] > 1).collect();
+            let repeats: Vec<u64> = keys.iter().copied().filter(|e| seen[&(e >> 32)] > 1).collect();
             // Every repeat is kept, in order; what else is kept is a subsequence of the keys.
-            let mut kept = out.iter().copied().filter(|(key, _)| seen[key] > 1);
+            let mut kept = out.iter().copied().filter(|e| seen[&(e >> 32)] > 1);
             proptest::prop_assert!(repeats.iter().all(|&x| kept.next() == Some(x)));
             let mut rest = keys.iter();
             proptest::prop_assert!(out.iter().all(|x| rest.any(|y| y == x)));
@@ -638,8 +658,11 @@ mod tests {
         let banding = Banding { bands: 12, rows: 2 };
         let table = SignatureTable::of(&signatures, banding);
         let (mut marks, mut kept) = (Vec::new(), Vec::new());
-        let keys: Vec<(u64, u32)> =
-            signatures.iter().zip(0..).map(|(s, i)| (banding.key(s.slots(), 0), i)).collect();
+        let keys: Vec<u64> = signatures
+            .iter()
+            .zip(0..)
+            .map(|(s, i)| band_entry(banding.key(s.slots(), 0), i))
+            .collect();
         repeated_keys(&keys, &mut marks, &mut kept);
         assert!(kept.len() < keys.len(), "{} kept of {}", kept.len(), keys.len());
         assert_eq!(candidate_pairs(&table, banding, 5), reference_pairs(&signatures, banding, 5));
@@ -647,7 +670,7 @@ mod tests {
 
     #[test]
     fn unique_keys_are_mostly_dropped() {
-        let keys: Vec<(u64, u32)> = (0..5000).map(|i| (mix64(i), i as u32)).collect();
+        let keys: Vec<u64> = (0..5000).map(|i| band_entry(mix64(i), i as u32)).collect();
         let (mut marks, mut kept) = (Vec::new(), Vec::new());
         repeated_keys(&keys, &mut marks, &mut kept);
         // A place holds one key in eight: about one key in eight shares its place.

@@ -339,7 +339,7 @@ pub(crate) fn candidate_pairs(
         );
         keys.sort_unstable();
         for bucket in keys.chunk_by(|a, b| a.0 == b.0) {
-            bucket_pairs(bucket, bucket_cap, &mut pairs);
+            bucket_pairs(bucket, |&(_, i)| i, bucket_cap, &mut pairs);
         }
     }
     pairs.retain(|&(a, b)| {
