@@ -227,8 +227,9 @@ impl Clusterer {
             // The low 16 bits of every slot, article after article: 512 bytes an article, read
             // in order, where the slots of one article lie in a cache line of each group of the
             // table. Equal slots have equal low bits, and unequal ones do once in 65,536, so the
-            // share of equal low bits is the estimate but for those few, always at or above it:
-            // a pair is only sent on for a few hundredths of a slot that the estimate lacks.
+            // share of equal low bits is never below the estimate and exceeds it by a few
+            // hundredths of a slot on average: the few pairs that only it lets through are
+            // decided by exact verification like the rest.
             let mut low_bits: Vec<u16> = Vec::with_capacity(table.len() * slots);
             for i in 0..table.len() {
                 for group in table.groups(i) {
