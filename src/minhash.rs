@@ -223,13 +223,15 @@ pub(crate) struct Scratch {
 struct SinkBuffers {
     values: Option<Box<[u32; MAX_SLOTS]>>,
     aside: Option<Box<[u32; BATCH]>>,
+    fresh: Option<Box<[u32; BATCH]>>,
 }
 
 impl SinkBuffers {
-    fn get(&mut self) -> (&mut [u32; MAX_SLOTS], &mut [u32; BATCH]) {
+    fn get(&mut self) -> (&mut [u32; MAX_SLOTS], &mut [u32; BATCH], &mut [u32; BATCH]) {
         (
             self.values.get_or_insert_with(|| Box::new([EMPTY; MAX_SLOTS])),
             self.aside.get_or_insert_with(|| Box::new([0; BATCH])),
+            self.fresh.get_or_insert_with(|| Box::new([0; BATCH])),
         )
     }
 }
@@ -286,7 +288,7 @@ impl Signer {
         distinct.reset(text.len() / 5 + 16);
         let values = match self.params.scheme {
             Scheme::OnePermutation => {
-                let (values, aside) = sink_buffers.get();
+                let (values, aside, fresh) = sink_buffers.get();
                 values[..slots].fill(EMPTY);
                 let sink = OnePermutationSink::<LIST> {
                     distinct: std::mem::take(distinct),
@@ -295,6 +297,7 @@ impl Signer {
                     slots: slots as u64,
                     values,
                     aside,
+                    fresh,
                     listed: std::mem::take(listed),
                 };
                 let mut sink =
@@ -342,6 +345,8 @@ struct OnePermutationSink<'a, const LIST: bool> {
     values: &'a mut [u32; MAX_SLOTS],
     /// Keys of a batch whose first cell held another key, not yet inserted.
     aside: &'a mut [u32; BATCH],
+    /// With `LIST`: the keys of a batch that were new, in order, before they join `listed`.
+    fresh: &'a mut [u32; BATCH],
     /// With `LIST`: the keys in `distinct`, in the order they were inserted.
     listed: Vec<u32>,
 }
@@ -396,20 +401,18 @@ impl<const LIST: bool> OnePermutationSink<'_, LIST> {
         };
         let aside = &mut *self.aside;
         let mut collided = 0;
-        let listed = &mut self.listed;
-        if LIST {
-            // Room for the whole batch; cut back to the keys listed after it.
-            listed.resize(count + hashes.len(), 0);
-        }
+        let first = count;
+        let fresh = &mut *self.fresh;
         let slots = self.slots;
         let values = &mut *self.values;
         for h in hashes {
             let key = DistinctCounter::key(h);
             let cell = &mut table[(key as usize & mask) % FIXED_CELLS];
             let (free, fits) = DistinctCounter::first_cell(cell, key);
-            if LIST && let Some(entry) = listed.get_mut(count) {
-                // Kept when the key is new: the next new key goes one place further.
-                *entry = key;
+            if LIST {
+                // Kept when the key is new: the next new key goes one place further. Fewer
+                // than `BATCH` keys of this batch are new before this one.
+                fresh[(count - first) % BATCH] = key;
             }
             count += usize::from(free);
             // Fewer than `BATCH` keys come before this one.
@@ -423,7 +426,7 @@ impl<const LIST: bool> OnePermutationSink<'_, LIST> {
         }
         distinct.count = count;
         if LIST {
-            listed.truncate(count);
+            self.listed.extend_from_slice(&fresh[..count - first]);
         }
         for i in 0..collided {
             self.insert_aside(self.aside[i]);
@@ -950,7 +953,7 @@ mod tests {
     /// The slot values and distinct count of a 64-slot sink fed by `feed`.
     fn sink_result(feed: impl FnOnce(&mut OnePermutationSink<'_, false>)) -> (Vec<u32>, usize) {
         let mut buffers = SinkBuffers::default();
-        let (values, aside) = buffers.get();
+        let (values, aside, fresh) = buffers.get();
         values[..64].fill(EMPTY);
         let mut distinct = DistinctCounter::default();
         distinct.reset(16);
@@ -961,6 +964,7 @@ mod tests {
             slots: 64,
             values,
             aside,
+            fresh,
             listed: Vec::new(),
         };
         feed(&mut sink);
