@@ -455,6 +455,7 @@ fn sorted_distinct_pairs(chunks: &[Vec<(u32, u32)>], n: usize) -> Vec<(u32, u32)
             last[a] = b;
         }
     }
+    drop(firsts);
     let distinct = (0..n).map(|a| end[a] - by_first[a]).sum();
     let mut pairs = Vec::with_capacity(distinct);
     for a in 0..n {
