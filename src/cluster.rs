@@ -241,11 +241,9 @@ impl Clusterer {
             par_filter_map(&candidates, |&(a, b)| {
                 let (a, b) = (a as usize, b as usize);
                 let (count_a, count_b) = (table.shingle_count(a), table.shingle_count(b));
-                let j = jaccard_threshold(threshold, measure, count_a, count_b);
-                let sigma = (j * (1.0 - j) / slots as f64).sqrt();
-                let lowest = j - 4.0 * sigma;
-                let upper = equal_low_bits(bits_of(a), bits_of(b)) as f64 / slots as f64;
-                (upper >= lowest).then_some((a as u32, b as u32))
+                let equal = equal_low_bits(bits_of(a), bits_of(b));
+                plausible_pair(equal, slots, threshold, measure, count_a, count_b)
+                    .then_some((a as u32, b as u32))
             })
         };
         let (candidates, judge) = match (self.config.verification, sketches) {
@@ -368,6 +366,24 @@ pub(crate) fn jaccard_threshold(
             if x + y - shared <= 0.0 { 1.0 } else { (shared / (x + y - shared)).min(1.0) }
         }
     }
+}
+
+/// Whether a candidate pair goes on to exact verification: unless the share of its slots whose
+/// low 16 bits are equal (`equal_low` of `slots`, never below the signature's estimate) lies
+/// more than four standard deviations below the Jaccard similarity that the threshold means
+/// for the pair's sizes. `cluster` and the streaming index both decide by this, so that they
+/// verify the same pairs.
+pub(crate) fn plausible_pair(
+    equal_low: usize,
+    slots: usize,
+    threshold: f64,
+    measure: Similarity,
+    count_a: usize,
+    count_b: usize,
+) -> bool {
+    let j = jaccard_threshold(threshold, measure, count_a, count_b);
+    let sigma = (j * (1.0 - j) / slots as f64).sqrt();
+    equal_low as f64 / slots as f64 >= j - 4.0 * sigma
 }
 
 /// The number of places where `x` and `y` hold equal values (at most [`MAX_SLOTS`]). Written

@@ -69,7 +69,7 @@ use ahash::RandomState;
 use xxhash_rust::xxh3::Xxh3Default;
 
 use crate::cluster::{
-    Clusterer, Linkage, Pair, SetScratch, exact_similarity, jaccard_threshold, majority_links,
+    Clusterer, Linkage, Pair, SetScratch, exact_similarity, majority_links, plausible_pair,
     sketch_key, sorted_keys,
 };
 use crate::config::{SignatureKind, Similarity, Verification};
@@ -79,9 +79,11 @@ use crate::minhash::{Scheme, Scratch, containment_from_jaccard, jaccard_of_slots
 use crate::shingle::Shingles;
 use crate::simhash::{FingerprintScratch, hamming};
 
-/// The version of the format [`Index::save`] writes and [`Index::load`] reads. It also changes
-/// when the hashes a saved index holds are computed differently, so that an index never meets
-/// articles hashed another way: version 3 hashes word k-grams with a rolled polynomial.
+/// The version of the format [`Index::save`] writes and [`Index::load`] reads. Version 3 has
+/// the layout of version 2 but hashes word k-grams with a rolled polynomial; it was raised so
+/// that a version 2 file is refused as [`Error::UnsupportedVersion`], naming the cause. (A
+/// release that hashes text differently is otherwise caught by the header's text fingerprint,
+/// as [`Error::ConfigMismatch`].)
 pub const FORMAT_VERSION: u32 = 3;
 
 const MAGIC: [u8; 8] = *b"RPRNTIDX";
@@ -787,15 +789,16 @@ impl Index {
             let similarity = exact_similarity(a.set, b.set, measure);
             return (similarity >= threshold).then_some(similarity);
         }
-        let j_est = jaccard_of_slots(a.sketch, a.count, b.sketch, b.count);
         let similarity = if exact {
-            let j = jaccard_threshold(threshold, measure, a.count, b.count);
-            let sigma = (j * (1.0 - j) / config.slots as f64).sqrt();
-            if j_est < j - 4.0 * sigma {
+            // The filter of `cluster`, on the same low 16 bits of each slot.
+            let equal_low =
+                a.sketch.iter().zip(b.sketch).filter(|&(&x, &y)| x as u16 == y as u16).count();
+            if !plausible_pair(equal_low, config.slots, threshold, measure, a.count, b.count) {
                 return None;
             }
             exact_similarity(a.set, b.set, measure)
         } else {
+            let j_est = jaccard_of_slots(a.sketch, a.count, b.sketch, b.count);
             match measure {
                 Similarity::Jaccard => j_est,
                 Similarity::Containment => containment_from_jaccard(j_est, a.count, b.count),
