@@ -370,6 +370,12 @@ struct BandScratch {
     counts: Vec<usize>,
 }
 
+/// Up to this many keys, [`candidate_pairs`] sorts them all; past it, only those that
+/// [`repeated_keys`] keeps (a quarter to a third of them with the defaults). With a branch on
+/// each key, keeping them cost more than sorting all of a few thousand; with none, sorting the
+/// bands of news-5k's 5,000 articles and pairing their buckets took 4.4 ms instead of 7.0.
+const FEW_KEYS: usize = 1 << 8;
+
 /// Sets `out` to the items of `keys` whose key may occur more than once: all those whose key
 /// does, and a few others. Most band keys are unique, and sorting them all only to find the few
 /// that repeat cost more than the rest of the banding. Each key marks its place in a table of
@@ -377,12 +383,6 @@ struct BandScratch {
 /// first bit says a key came to this place, the second that another came after it. The items
 /// whose place got the second bit are kept (a unique key sharing its place with another is
 /// kept too, and dropped when sorting finds it alone).
-/// Up to this many keys, [`candidate_pairs`] sorts them all; past it, only those that
-/// [`repeated_keys`] keeps (a quarter to a third of them with the defaults). With a branch on
-/// each key, keeping them cost more than sorting all of a few thousand; with none, sorting the
-/// bands of news-5k's 5,000 articles and pairing their buckets took 4.4 ms instead of 7.0.
-const FEW_KEYS: usize = 1 << 8;
-
 fn repeated_keys(keys: &[u64], marks: &mut Vec<u64>, out: &mut Vec<u64>) {
     out.clear();
     // At most 2^32 places, so that a place depends on the key alone, not the article.
