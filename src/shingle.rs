@@ -869,14 +869,19 @@ mod tests {
         let mut tokens = Vec::new();
         let (mut lower, mut normalised) = (Vec::new(), String::new());
         let mut stream = TokenStream::new(text, &mut lower, &mut normalised);
-        // Batches end before a block that might not fit, and inside long normalised runs.
+        // Batches end before a block that might not fit, and inside long normalised runs. Each
+        // hash is the token's ordinal: a batch must hold the hashes of its tokens, in order, as
+        // many as it says.
         let mut out = [0u64; BATCH];
         while !stream.finished() {
-            stream.fill(&mut out, |bytes, start, len| {
+            let before = tokens.len();
+            let n = stream.fill(&mut out, |bytes, start, len| {
                 let t = &bytes[start..start + len];
                 tokens.push(String::from_utf8(t.to_vec()).expect("tokens are UTF-8"));
-                0
+                tokens.len() as u64
             });
+            assert_eq!(n, tokens.len() - before, "batch length");
+            assert!(out[..n].iter().zip(before as u64 + 1..).all(|(&h, i)| h == i), "batch order");
         }
         tokens
     }
