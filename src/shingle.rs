@@ -4,9 +4,9 @@
 //! shingles) of the normalised text. Shingles are never materialised: each token is hashed once
 //! (one folded multiply for tokens of up to 16 bytes, xxh3 for longer ones), and a word k-gram's
 //! hash combines the k token hashes (a polynomial in one odd constant, rolled from one k-gram to
-//! the next, then one folded 64x64 → 128-bit multiply). This costs a few multiplications per
-//! token, the same for every k, instead of hashing every k-token span again, and it allocates
-//! nothing per token or shingle.
+//! the next for k up to 5, summed anew for larger k, then one folded 64x64 → 128-bit multiply).
+//! This costs a few multiplications per token (k + 1 past k = 5) instead of hashing every
+//! k-token span again, and it allocates nothing per token or shingle.
 //!
 //! Tokens are found on the raw text, not on a normalised copy. Normalisation only changes what
 //! lies between two ASCII separators (white space and control bytes): NFKC never composes
@@ -256,7 +256,8 @@ fn word_shingles<S: Sink>(
     scratch: &mut ShingleScratch,
     emit: S,
 ) -> S {
-    // Common sizes get a window of constant length: the shift and the combine unroll.
+    // Common sizes get a window of constant length and rolled k-gram sums; larger sizes sum
+    // each window anew.
     match k {
         1 => word_kgrams::<1, S>(text, k, seed, scratch, emit),
         2 => word_kgrams::<2, S>(text, k, seed, scratch, emit),
