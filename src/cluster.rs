@@ -152,24 +152,29 @@ impl Clusterer {
         // With exact verification, each article's shingle keys are kept from the pass that
         // counted them, so that verification need not shingle the text again.
         let exact = self.config.verification == Verification::Exact;
+        // Articles are sketched a chunk at a time, each chunk's keys in one vector.
+        let starts: Vec<usize> = (0..docs.len()).step_by(TABLE_CHUNK).collect();
+        let chunk = |start: usize| &docs[start..docs.len().min(start + TABLE_CHUNK)];
         let (sketches, keys, candidates) = match self.config.signature {
             SignatureKind::MinHash => {
                 // Signed a part of the table at a time (see `SignatureTable`).
                 let layout = TableLayout::new(self.config.slots, self.banding);
-                let starts: Vec<usize> = (0..docs.len()).step_by(TABLE_CHUNK).collect();
-                let (chunks, keys): (Vec<TableChunk>, Vec<Vec<Vec<u32>>>) =
-                    par_map(&starts, |_, &start, (scratch, listed): &mut (Scratch, Vec<u32>)| {
-                        let part = &docs[start..docs.len().min(start + TABLE_CHUNK)];
-                        let mut keys = Vec::new();
+                let (chunks, keys): (Vec<TableChunk>, Vec<ChunkKeys>) =
+                    par_map(&starts, |_, &start, scratch: &mut Scratch| {
+                        let part = chunk(start);
+                        let mut keys = ChunkKeys::for_texts(part, exact);
                         let signatures: Vec<Signature> = part
                             .iter()
                             .map(|text| {
                                 if !exact {
                                     return self.signer.sign(text.as_ref(), scratch);
                                 }
-                                let signature =
-                                    self.signer.sign_listing(text.as_ref(), scratch, listed);
-                                keys.push(listed.clone());
+                                let signature = self.signer.sign_listing(
+                                    text.as_ref(),
+                                    scratch,
+                                    &mut keys.keys,
+                                );
+                                keys.ends.push(keys.keys.len());
                                 signature
                             })
                             .collect();
@@ -178,27 +183,37 @@ impl Clusterer {
                     .into_iter()
                     .unzip();
                 let table = SignatureTable::new(layout, chunks);
-                let keys = if exact { keys.into_iter().flatten().collect() } else { Vec::new() };
                 let candidates = candidate_pairs(&table, self.banding, cap);
                 (Sketches::MinHash(table), keys, candidates)
             }
             SignatureKind::SimHash => {
-                let (fingerprints, keys): (Vec<Fingerprint>, Vec<Vec<u32>>) =
-                    par_map(docs, |_, text, scratch: &mut FingerprintScratch| {
-                        let fingerprint = self.fingerprinter.fingerprint(text.as_ref(), scratch);
-                        let mut keys = Vec::new();
-                        if exact {
-                            scratch.keys_into(&mut keys);
-                        }
-                        (fingerprint, keys)
+                let (fingerprints, keys): (Vec<Vec<Fingerprint>>, Vec<ChunkKeys>) =
+                    par_map(&starts, |_, &start, scratch: &mut FingerprintScratch| {
+                        let part = chunk(start);
+                        let mut keys = ChunkKeys::for_texts(part, exact);
+                        let fingerprints = part
+                            .iter()
+                            .map(|text| {
+                                let fingerprint =
+                                    self.fingerprinter.fingerprint(text.as_ref(), scratch);
+                                if exact {
+                                    scratch.keys_into(&mut keys.keys);
+                                    keys.ends.push(keys.keys.len());
+                                }
+                                fingerprint
+                            })
+                            .collect();
+                        (fingerprints, keys)
                     })
                     .into_iter()
                     .unzip();
+                let fingerprints: Vec<Fingerprint> = fingerprints.into_iter().flatten().collect();
                 let candidates = simhash::candidate_pairs(&fingerprints, &self.tables, cap);
                 (Sketches::SimHash(fingerprints), keys, candidates)
             }
         };
-        let (pairs, judge) = self.verify(keys, &sketches, candidates);
+        let sets: Vec<&[u32]> = keys.iter().flat_map(ChunkKeys::sets).collect();
+        let (pairs, judge) = self.verify(sets, &sketches, candidates);
         let pairs = match self.config.linkage {
             Linkage::Single => pairs,
             Linkage::Majority => {
@@ -211,10 +226,10 @@ impl Clusterer {
 
     /// Keeps the candidate pairs whose similarity reaches the threshold.
     ///
-    /// `keys` holds each article's distinct shingle keys, unsorted, with exact verification.
+    /// `sets` holds each article's distinct shingle keys, unsorted, with exact verification.
     fn verify<'a>(
         &self,
-        keys: Vec<Vec<u32>>,
+        sets: Vec<&'a [u32]>,
         sketches: &'a Sketches,
         candidates: Vec<(u32, u32)>,
     ) -> (Vec<Pair>, Judge<'a>) {
@@ -255,27 +270,16 @@ impl Clusterer {
             }
             (Verification::Exact, _) => {
                 let plausible = plausible(candidates);
-                let mut needed = vec![false; keys.len()];
-                for &(a, b) in &plausible {
-                    needed[a as usize] = true;
-                    needed[b as usize] = true;
-                }
-                // Each article's keys, unsorted, where a pair needs them.
-                let sets: Vec<Vec<u32>> = keys
-                    .into_iter()
-                    .zip(needed)
-                    .map(|(k, n)| if n { k } else { Vec::new() })
-                    .collect();
                 // The candidates come sorted: each run of pairs with the same first article
                 // puts its keys in a table once, and the other article of each pair is
                 // looked up in it.
                 let runs: Vec<&[(u32, u32)]> = plausible.chunk_by(|x, y| x.0 == y.0).collect();
                 let pairs: Vec<Vec<Pair>> = par_map(&runs, |_, run, table: &mut KeyTable| {
                     let a = run[0].0 as usize;
-                    table.fill(&sets[a]);
+                    table.fill(sets[a]);
                     let passing = run.iter().filter_map(|&(_, b)| {
                         let b = b as usize;
-                        let similarity = table.similarity(&sets[a], &sets[b], measure);
+                        let similarity = table.similarity(sets[a], sets[b], measure);
                         (similarity >= threshold).then_some(Pair { a, b, similarity })
                     });
                     passing.collect()
@@ -574,6 +578,39 @@ fn intersection_size(a: &[u32], b: &[u32]) -> usize {
     n
 }
 
+/// The distinct shingle keys of a chunk of articles, article after article in one vector. A
+/// vector for each article cost an allocation and a copy of its keys, and on a first call the
+/// fresh pages of memory that those allocations touched: that made signing news-5k in
+/// `cluster()` a third slower on a first call, a twentieth on later ones.
+#[derive(Default)]
+struct ChunkKeys {
+    keys: Vec<u32>,
+    /// Where each article's keys end.
+    ends: Vec<usize>,
+}
+
+impl ChunkKeys {
+    /// An empty list with room for the keys of `texts` (about one per 6 bytes of text, up to
+    /// 4 MB; a longer chunk grows the vector as it goes), or with none when the keys are not
+    /// kept.
+    fn for_texts<S: AsRef<str>>(texts: &[S], kept: bool) -> ChunkKeys {
+        if !kept {
+            return ChunkKeys::default();
+        }
+        let bytes: usize = texts.iter().map(|t| t.as_ref().len()).sum();
+        ChunkKeys {
+            keys: Vec::with_capacity((bytes / 5 + 16).min(1 << 20)),
+            ends: Vec::with_capacity(texts.len()),
+        }
+    }
+
+    /// Each article's keys, in order.
+    fn sets(&self) -> impl Iterator<Item = &[u32]> {
+        let starts = std::iter::once(0).chain(self.ends.iter().copied());
+        starts.zip(&self.ends).map(|(start, &end)| &self.keys[start..end])
+    }
+}
+
 /// A batch's sketches, of the configured family.
 enum Sketches {
     MinHash(SignatureTable),
@@ -614,9 +651,8 @@ pub(crate) fn sketch_key<'a>(values: impl IntoIterator<Item = &'a [u32]>) -> u64
 /// Decides whether two articles are similar enough, the way verification does. Used again by
 /// [`Linkage::Majority`] for pairs that were never candidates.
 enum Judge<'a> {
-    /// Exact similarity from the distinct shingle keys, unsorted (present for every article that
-    /// had a plausible candidate).
-    Exact { sets: Vec<Vec<u32>>, measure: Similarity, threshold: f64 },
+    /// Exact similarity from each article's distinct shingle keys, unsorted.
+    Exact { sets: Vec<&'a [u32]>, measure: Similarity, threshold: f64 },
     /// Estimated similarity from MinHash signatures.
     MinHash { table: &'a SignatureTable, measure: Similarity, threshold: f64 },
     /// SimHash fingerprints within the search distance.
@@ -627,7 +663,7 @@ impl Judge<'_> {
     fn similarity(&self, a: usize, b: usize) -> f64 {
         match self {
             Judge::Exact { sets, measure, .. } => {
-                let (x, y) = (&sets[a], &sets[b]);
+                let (x, y) = (sets[a], sets[b]);
                 with_scratch(&KEY_TABLE, x.len() <= KEPT_TABLE_KEYS, |table: &mut KeyTable| {
                     table.fill(x);
                     table.similarity(x, y, *measure)

@@ -211,8 +211,6 @@ pub(crate) struct Scratch {
     distinct: DistinctCounter,
     /// The one-permutation sink's slot values and set-aside keys.
     buffers: SinkBuffers,
-    /// The distinct shingle keys, in the order they first occurred, when signing lists them.
-    listed: Vec<u32>,
     densify: DensifyBuffers,
 }
 
@@ -254,34 +252,35 @@ impl Signer {
     }
 
     pub(crate) fn sign(&self, text: &str, scratch: &mut Scratch) -> Signature {
-        self.sign_with::<false>(text, scratch)
+        self.sign_with::<false>(text, scratch, &mut Vec::new())
     }
 
-    /// Signs `text` and sets `keys` to its distinct shingle keys (see [`DistinctCounter::key`]),
-    /// in no particular order.
+    /// Signs `text` and appends its distinct shingle keys (see [`DistinctCounter::key`]) to
+    /// `keys`, in no particular order: a batch keeps the keys of many articles in one vector.
     pub(crate) fn sign_listing(
         &self,
         text: &str,
         scratch: &mut Scratch,
         keys: &mut Vec<u32>,
     ) -> Signature {
-        let signature = self.sign_with::<true>(text, scratch);
-        keys.clear();
-        match self.params.scheme {
-            Scheme::OnePermutation => keys.extend_from_slice(&scratch.listed),
-            Scheme::Classic => scratch.distinct.keys_into(keys),
+        let signature = self.sign_with::<true>(text, scratch, keys);
+        if self.params.scheme == Scheme::Classic {
+            scratch.distinct.keys_into(keys);
         }
         signature
     }
 
-    /// Signs `text`; with `LIST`, the one-permutation sink also lists the distinct keys in
-    /// `scratch.listed` as it finds them, which costs a store a shingle where reading them out
-    /// of the table afterwards costs a look at every cell, four or more a key.
-    fn sign_with<const LIST: bool>(&self, text: &str, scratch: &mut Scratch) -> Signature {
+    /// Signs `text`; with `LIST`, the one-permutation sink also appends the distinct keys to
+    /// `listed` as it finds them, which costs a store a shingle where reading them out of the
+    /// table afterwards costs a look at every cell, four or more a key.
+    fn sign_with<const LIST: bool>(
+        &self,
+        text: &str,
+        scratch: &mut Scratch,
+        listed: &mut Vec<u32>,
+    ) -> Signature {
         let slots = self.params.slots;
-        let Scratch { text: buf, distinct, buffers: sink_buffers, listed, densify: buffers } =
-            scratch;
-        listed.clear();
+        let Scratch { text: buf, distinct, buffers: sink_buffers, densify: buffers } = scratch;
         // About one shingle per 6 bytes of text: a table at most an eighth full, whose first
         // probe nearly always finds the key or an empty cell (a fuller one mispredicts more
         // than clearing the larger table costs).
@@ -347,7 +346,8 @@ struct OnePermutationSink<'a, const LIST: bool> {
     aside: &'a mut [u32; BATCH],
     /// With `LIST`: the keys of a batch that were new, in order, before they join `listed`.
     fresh: &'a mut [u32; BATCH],
-    /// With `LIST`: the keys in `distinct`, in the order they were inserted.
+    /// With `LIST`: the keys in `distinct`, in the order they were inserted, after those of
+    /// the articles signed before.
     listed: Vec<u32>,
 }
 
@@ -1024,17 +1024,21 @@ mod tests {
             for scheme in [Scheme::OnePermutation, Scheme::Classic] {
                 let s = signer(scheme, shingles, 64);
                 let mut scratch = Scratch::default();
+                // One vector for every article: each appends its keys after the others'.
                 let mut listed = Vec::new();
                 for text in &texts {
+                    let before = listed.clone();
                     let signature = s.sign_listing(text, &mut scratch, &mut listed);
                     let expected: std::collections::BTreeSet<u32> =
                         crate::shingle_hashes(text, shingles, 42)
                             .iter()
                             .map(|&h| DistinctCounter::key(h))
                             .collect();
-                    listed.sort_unstable();
-                    assert_eq!(listed, expected.into_iter().collect::<Vec<_>>());
-                    assert_eq!(listed.len(), signature.shingle_count());
+                    assert_eq!(listed[..before.len()], before);
+                    let mut own = listed[before.len()..].to_vec();
+                    own.sort_unstable();
+                    assert_eq!(own, expected.into_iter().collect::<Vec<_>>());
+                    assert_eq!(own.len(), signature.shingle_count());
                     // The same signature as without the list.
                     assert_eq!(signature.slots(), s.sign(text, &mut scratch).slots());
                 }
