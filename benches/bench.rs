@@ -178,6 +178,19 @@ fn cluster(c: &mut Criterion) {
     g.finish();
 }
 
+/// Building a clusterer with a threshold of its own, which derives its LSH banding: the cost a
+/// program pays that builds one per request.
+fn build(c: &mut Criterion) {
+    let mut g = c.benchmark_group("build");
+    g.bench_function("threshold_0.3", |b| {
+        b.iter(|| {
+            let clusterer = Clusterer::builder().threshold(black_box(0.3)).build().unwrap();
+            assert_eq!(clusterer.config().banding().rows, 3);
+        })
+    });
+    g.finish();
+}
+
 fn config() -> Criterion {
     // Short runs: the stages are fast and the corpus small; medians settle within a second.
     Criterion::default()
@@ -188,6 +201,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = normalise, shingle, minhash, simhash, index, cluster
+    targets = normalise, shingle, minhash, simhash, index, cluster, build
 }
 criterion_main!(benches);

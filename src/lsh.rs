@@ -42,17 +42,29 @@ impl Banding {
         let t = threshold.clamp(0.01, 1.0);
         let w = false_positive_weight.clamp(0.0, 1.0);
         let slots = slots.max(1);
+        // Both areas are midpoint sums (see `integrate`). For each number of rows, a point's
+        // chance of sharing no band is `(1 - s^rows)^bands`, kept from one number of bands to
+        // the next by one multiply, where a `powi` per point and banding took 1.4 ms at 256
+        // slots and 31 ms at 4,096 (now 0.15 and 1.8), paid by every clusterer built.
+        let (below, h_below) = midpoints(0.0, t);
+        let (above, h_above) = midpoints(t, 1.0);
         let mut best = Banding { bands: 1, rows: 1 };
         let mut best_cost = f64::INFINITY;
-        for rows in 1..=slots {
-            // Beyond 64 rows a band is all but impossible to share below similarity 0.9.
-            if rows > 64 {
-                break;
-            }
+        // Beyond 64 rows a band is all but impossible to share below similarity 0.9.
+        for rows in 1..=slots.min(64) {
+            let kept = |s: f64| 1.0 - s.powi(rows as i32);
+            let (kept_below, kept_above) = (below.map(kept), above.map(kept));
+            let (mut none_below, mut none_above) = ([1.0; STEPS], [1.0; STEPS]);
             for bands in 1..=slots / rows {
                 let b = Banding { bands, rows };
-                let fp = integrate(|s| b.probability(s), 0.0, t);
-                let fneg = integrate(|s| 1.0 - b.probability(s), t, 1.0);
+                for (none, kept) in none_below.iter_mut().zip(&kept_below) {
+                    *none *= kept;
+                }
+                for (none, kept) in none_above.iter_mut().zip(&kept_above) {
+                    *none *= kept;
+                }
+                let fp = none_below.iter().map(|none| 1.0 - none).sum::<f64>() * h_below;
+                let fneg = none_above.iter().sum::<f64>() * h_above;
                 let cost = w * fp + (1.0 - w) * fneg;
                 // Ties go to fewer slots used (less work).
                 if cost < best_cost - 1e-12 {
@@ -100,12 +112,14 @@ impl std::fmt::Display for Banding {
     }
 }
 
-/// Midpoint rule over 64 steps: the integrands are smooth, and the choice between neighbouring
-/// bandings does not need more.
-fn integrate(f: impl Fn(f64) -> f64, a: f64, b: f64) -> f64 {
-    const STEPS: usize = 64;
+/// Steps of the midpoint rule that [`Banding::optimal`] integrates by: the integrands are
+/// smooth, and the choice between neighbouring bandings does not need more.
+const STEPS: usize = 64;
+
+/// The midpoints of the [`STEPS`] steps from `a` to `b`, and the step.
+fn midpoints(a: f64, b: f64) -> ([f64; STEPS], f64) {
     let h = (b - a) / STEPS as f64;
-    (0..STEPS).map(|i| f(a + (i as f64 + 0.5) * h)).sum::<f64>() * h
+    (std::array::from_fn(|i| a + (i as f64 + 0.5) * h), h)
 }
 
 /// Candidate pairs `(i, j)` with `i < j`, sorted and without repeats, of the signatures that share
@@ -567,6 +581,49 @@ mod tests {
         assert_eq!(b.probability(1.0), 1.0);
         // MMDS table 3.3: s = 0.5 gives 0.470.
         assert!((b.probability(0.5) - 0.470).abs() < 0.001);
+    }
+
+    /// [`Banding::optimal`] the straightforward way: each area integrated anew for every
+    /// banding, from [`Banding::probability`].
+    fn reference_optimal(threshold: f64, slots: usize, false_positive_weight: f64) -> Banding {
+        let integrate = |f: &dyn Fn(f64) -> f64, a: f64, b: f64| {
+            let h = (b - a) / STEPS as f64;
+            (0..STEPS).map(|i| f(a + (i as f64 + 0.5) * h)).sum::<f64>() * h
+        };
+        let t = threshold.clamp(0.01, 1.0);
+        let w = false_positive_weight.clamp(0.0, 1.0);
+        let slots = slots.max(1);
+        let mut best = Banding { bands: 1, rows: 1 };
+        let mut best_cost = f64::INFINITY;
+        for rows in 1..=slots.min(64) {
+            for bands in 1..=slots / rows {
+                let b = Banding { bands, rows };
+                let fp = integrate(&|s| b.probability(s), 0.0, t);
+                let fneg = integrate(&|s| 1.0 - b.probability(s), t, 1.0);
+                let cost = w * fp + (1.0 - w) * fneg;
+                if cost < best_cost - 1e-12 {
+                    best_cost = cost;
+                    best = b;
+                }
+            }
+        }
+        best
+    }
+
+    #[test]
+    fn optimal_banding_is_the_reference_one() {
+        for slots in [1, 3, 16, 100, 256] {
+            // The defaults' threshold (containment 0.16 as a Jaccard threshold) among others.
+            for t in (1..=20).map(|i| f64::from(i) / 20.0).chain([0.001, 0.16 / 2.84]) {
+                for w in [0.0, 0.1, 0.5, 1.0] {
+                    assert_eq!(
+                        Banding::optimal(t, slots, w),
+                        reference_optimal(t, slots, w),
+                        "threshold {t}, {slots} slots, weight {w}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]
