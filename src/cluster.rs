@@ -245,13 +245,7 @@ impl Clusterer {
             // share of equal low bits is never below the estimate and exceeds it by a few
             // hundredths of a slot on average: the few pairs that only it lets through are
             // decided by exact verification like the rest.
-            let mut low_bits: Vec<u16> = Vec::with_capacity(table.len() * slots);
-            for i in 0..table.len() {
-                for group in table.groups(i) {
-                    low_bits.extend(group.iter().map(|&v| v as u16));
-                }
-            }
-            debug_assert_eq!(low_bits.len(), table.len() * slots);
+            let low_bits = table.low_bits();
             let bits_of = |i: usize| &low_bits[i * slots..(i + 1) * slots];
             par_filter_map(&candidates, |&(a, b)| {
                 let (a, b) = (a as usize, b as usize);

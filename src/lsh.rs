@@ -337,6 +337,28 @@ impl SignatureTable {
         })
     }
 
+    /// The low 16 bits of every slot, article after article, each article's slots in order:
+    /// the table read in memory order, a part at a time, where reading each article's groups
+    /// in turn takes a cache line from each of its part's groups.
+    pub(crate) fn low_bits(&self) -> Vec<u16> {
+        let TableLayout { slots, width, .. } = self.layout;
+        let mut low_bits = vec![0u16; self.len() * slots];
+        for (chunk, out) in self.chunks.iter().zip(low_bits.chunks_mut(TABLE_CHUNK * slots)) {
+            let m = out.len() / slots.max(1);
+            for (g, part) in chunk.chunks(m * width).enumerate() {
+                let start = g * width;
+                let used = width.min(slots - start);
+                for (group, article) in part.chunks_exact(width).zip(out.chunks_exact_mut(slots)) {
+                    let out = &mut article[start..start + used];
+                    for (low, &value) in out.iter_mut().zip(group) {
+                        *low = value as u16;
+                    }
+                }
+            }
+        }
+        low_bits
+    }
+
     /// Group `g` of every article that is not empty, padded, with the article's index, in
     /// memory order.
     fn group_of_all(&self, g: usize) -> impl Iterator<Item = (u32, &[u32])> + '_ {
@@ -792,15 +814,20 @@ mod tests {
     fn table_gives_back_each_signature() {
         let texts: Vec<String> =
             (0..150).map(|i| format!("story {} line {} of the wire", i % 7, i)).collect();
-        for (slots, rows) in [(24, 1), (24, 2), (24, 3), (24, 5), (7, 2), (256, 2), (128, 32)] {
+        let layouts = [(24, 1), (24, 2), (24, 3), (24, 5), (7, 2), (256, 2), (128, 32), (100, 3)];
+        for (slots, rows) in layouts {
             let clusterer = crate::Clusterer::builder().slots(slots).build().unwrap();
             let mut signatures = clusterer.signatures(&texts);
             signatures[3] = clusterer.signature("");
             let banding = Banding { bands: slots / rows, rows };
             let table = SignatureTable::of(&signatures, banding);
             assert_eq!(table.len(), texts.len());
+            let low_bits = table.low_bits();
+            assert_eq!(low_bits.len(), texts.len() * slots);
             for (i, s) in signatures.iter().enumerate() {
                 assert_eq!(table.groups(i).collect::<Vec<_>>().concat(), s.slots());
+                let low: Vec<u16> = s.slots().iter().map(|&v| v as u16).collect();
+                assert_eq!(low_bits[i * slots..(i + 1) * slots], low, "{slots} slots, {rows} rows");
                 assert_eq!(table.shingle_count(i), s.shingle_count());
                 for j in [0, 1, 64, 149] {
                     let equal = s.slots().iter().zip(signatures[j].slots()).filter(|(x, y)| x == y);
