@@ -178,6 +178,7 @@ impl Clusterer {
                                 signature
                             })
                             .collect();
+                        keys.keys.shrink_to_fit();
                         (layout.pack(&signatures), keys)
                     })
                     .into_iter()
@@ -203,6 +204,7 @@ impl Clusterer {
                                 fingerprint
                             })
                             .collect();
+                        keys.keys.shrink_to_fit();
                         (fingerprints, keys)
                     })
                     .into_iter()
