@@ -586,9 +586,9 @@ struct ChunkKeys {
 }
 
 impl ChunkKeys {
-    /// An empty list with room for the keys of `texts` (about one per 6 bytes of text, up to
-    /// 4 MB; a longer chunk grows the vector as it goes), or with none when the keys are not
-    /// kept.
+    /// An empty list with room for one key per 5 bytes of `texts` (news has about one per 6),
+    /// up to 4 MB: a longer chunk grows the vector as it goes. With no room when the keys are
+    /// not kept.
     fn for_texts<S: AsRef<str>>(texts: &[S], kept: bool) -> ChunkKeys {
         if !kept {
             return ChunkKeys::default();

@@ -42,7 +42,7 @@ impl Banding {
         let t = threshold.clamp(0.01, 1.0);
         let w = false_positive_weight.clamp(0.0, 1.0);
         let slots = slots.max(1);
-        // Both areas are midpoint sums (see `integrate`). For each number of rows, a point's
+        // Both areas are midpoint sums (see `STEPS`). For each number of rows, a point's
         // chance of sharing no band is `(1 - s^rows)^bands`, kept from one number of bands to
         // the next by one multiply, where a `powi` per point and banding took 1.4 ms at 256
         // slots and 31 ms at 4,096 (now 0.15 and 1.8), paid by every clusterer built.
