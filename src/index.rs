@@ -59,13 +59,13 @@
 //! they describe arrive.
 
 use std::collections::HashMap;
-use std::collections::hash_map::Entry;
 use std::fmt;
 use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::path::Path;
 
 use ahash::RandomState;
+use hashbrown::{HashTable, hash_table};
 use xxhash_rust::xxh3::Xxh3Default;
 
 use crate::cluster::{
@@ -114,8 +114,10 @@ pub struct Match {
 ///
 /// Memory per article: its sketch (a MinHash signature of 4 bytes per slot, or an 8-byte SimHash
 /// fingerprint), with exact verification its shingle set (4 bytes per distinct shingle), and
-/// about 15 bytes per LSH band (or SimHash table) for the buckets, more for bands whose bucket
-/// it shares with other articles. [`Index::memory_bytes`] gives the total.
+/// about 8 bytes per LSH band (or SimHash table) for the buckets (a 5-byte table entry, in
+/// tables at most 7/8 full), more for bands whose bucket it shares with other articles.
+/// [`Index::insert_batch`] sizes the arrays and tables for the batch; one-by-one insertions
+/// grow them by doubling. [`Index::memory_bytes`] gives the total.
 #[derive(Clone)]
 pub struct Index {
     clusterer: Clusterer,
@@ -131,11 +133,14 @@ pub struct Index {
     counts: Vec<u32>,
     /// Per slot: the sketch's `width` values, one after the other.
     sketches: Vec<u32>,
-    /// Per slot: the shingle set, sorted shingle keys (exact verification only; empty
-    /// otherwise).
+    /// Per slot: the shingle set, sorted shingle keys (exact verification only; the vector
+    /// is empty otherwise).
     sets: Vec<Box<[u32]>>,
-    /// Id to slot, for live articles.
-    slot_of: HashMap<u64, u32, RandomState>,
+    /// The slots of live articles, found by id: the table holds slots and hashes the id each
+    /// one has in `ids`.
+    slot_of: HashTable<u32>,
+    /// Hashes ids for `slot_of`.
+    id_hasher: RandomState,
     buckets: Buckets,
     /// Every verified pair found so far; pairs with a removed article are skipped, then
     /// dropped when the index is compacted.
@@ -252,7 +257,8 @@ impl Index {
             counts: Vec::new(),
             sketches: Vec::new(),
             sets: Vec::new(),
-            slot_of: fixed_map(0x5107),
+            slot_of: HashTable::new(),
+            id_hasher: fixed_state(0x5107),
             links: Vec::new(),
             dead: 0,
             clusterer,
@@ -276,7 +282,7 @@ impl Index {
 
     /// Whether an article with this id is in the index.
     pub fn contains(&self, id: u64) -> bool {
-        self.slot_of.contains_key(&id)
+        self.slot(id).is_some()
     }
 
     /// The ids of the articles in the index, in insertion order.
@@ -309,7 +315,32 @@ impl Index {
     /// If the index would hold more than `2^31 - 1` articles.
     pub fn insert_batch<S: AsRef<str> + Sync>(&mut self, articles: &[(u64, S)]) -> Vec<Vec<Match>> {
         let prepared = self.prepare_all(articles);
+        self.reserve(articles.len());
         articles.iter().zip(prepared).map(|(&(id, _), p)| self.insert_prepared(id, p)).collect()
+    }
+
+    /// Makes room for `additional` more articles, so that inserting them does not grow the
+    /// index's arrays and bucket tables on the way (growing a bucket table computes the key of
+    /// each of its buckets again from a sketch). [`insert_batch`](Index::insert_batch)
+    /// reserves for its batch by itself. The room is allocated at once: about `8 × bands`
+    /// bytes and a sketch an article.
+    ///
+    /// # Panics
+    ///
+    /// If the new capacity overflows `usize`, as [`Vec::reserve`] does.
+    pub fn reserve(&mut self, additional: usize) {
+        self.ids.reserve(additional);
+        self.live.reserve(additional);
+        self.counts.reserve(additional);
+        self.sketches.reserve(additional.saturating_mul(self.width));
+        if self.exact() {
+            self.sets.reserve(additional);
+        }
+        let (ids, hasher) = (&self.ids, &self.id_hasher);
+        self.slot_of.reserve(additional, |&s| hasher.hash_one(ids[s as usize]));
+        self.buckets.reserve(additional, |band| {
+            stored_keys(&self.family, &self.sketches, self.width, band)
+        });
     }
 
     /// The articles in the index that `text` is a reprint of, best first, without inserting it:
@@ -327,7 +358,8 @@ impl Index {
         if prepared.count > 0 {
             for band in 0..self.family.keys() {
                 let key = self.family.key(&prepared.sketch, band);
-                self.buckets.candidates(band, key, self.cap(), &mut candidates);
+                let keys = stored_keys(&self.family, &self.sketches, self.width, band);
+                self.buckets.candidates(band, key, self.cap(), keys, &mut candidates);
             }
         }
         candidates.sort_unstable();
@@ -344,18 +376,25 @@ impl Index {
     /// Removes the article with this id; returns whether it was present. Its verified pairs
     /// go with it: it is no longer returned by queries nor part of any group.
     pub fn remove(&mut self, id: u64) -> bool {
-        let Some(slot) = self.slot_of.remove(&id) else {
+        let ids = &self.ids;
+        let Ok(entry) =
+            self.slot_of.find_entry(self.id_hasher.hash_one(id), |&s| ids[s as usize] == id)
+        else {
             return false;
         };
+        let slot = entry.remove().0;
         let s = slot as usize;
         if self.counts[s] > 0 {
             for band in 0..self.family.keys() {
                 let key = self.family.key(self.sketch(s), band);
-                self.buckets.remove(band, key, slot);
+                let keys = stored_keys(&self.family, &self.sketches, self.width, band);
+                self.buckets.remove(band, key, slot, keys);
             }
         }
         self.live[s] = false;
-        self.sets[s] = Box::default();
+        if let Some(set) = self.sets.get_mut(s) {
+            *set = Box::default();
+        }
         self.dead += 1;
         // Removed slots keep their signature and pairs until they outnumber the live ones;
         // compacting then costs as much as the insertions since the last time, so removal stays
@@ -441,7 +480,7 @@ impl Index {
             + vec(self.sets.capacity(), size_of::<Box<[u32]>>())
             + self.sets.iter().map(|s| s.len() * size_of::<u32>()).sum::<usize>()
             + vec(self.links.capacity(), size_of::<Link>())
-            + map_bytes(&self.slot_of)
+            + self.slot_of.allocation_size()
             + self.buckets.memory_bytes()
     }
 
@@ -579,7 +618,7 @@ impl Index {
                 *v = u32::from_le_bytes(bytes.try_into().unwrap_or_default());
             }
             let set = if exact { input.sorted_set()? } else { Box::default() };
-            if index.slot_of.contains_key(&id) {
+            if index.contains(id) {
                 return Err(Error::Corrupt { what: "an article id occurs twice" });
             }
             if (count == 0) != set.is_empty() && exact {
@@ -631,13 +670,13 @@ impl Index {
         &self.sketches[slot * self.width..(slot + 1) * self.width]
     }
 
-    fn reserve(&mut self, additional: usize) {
-        self.ids.reserve(additional);
-        self.live.reserve(additional);
-        self.counts.reserve(additional);
-        self.sketches.reserve(additional * self.width);
-        self.sets.reserve(additional);
-        self.slot_of.reserve(additional);
+    /// The slot of the live article `id`.
+    fn slot(&self, id: u64) -> Option<u32> {
+        self.slot_of.find(self.id_hasher.hash_one(id), |&s| self.ids[s as usize] == id).copied()
+    }
+
+    fn exact(&self) -> bool {
+        self.clusterer.config().verification == Verification::Exact
     }
 
     fn prepare(&self, text: &str, buffers: &mut Buffers) -> Prepared {
@@ -702,7 +741,8 @@ impl Index {
             let cap = self.cap();
             for band in 0..self.family.keys() {
                 let key = self.family.key(&prepared.sketch, band);
-                self.buckets.add(band, key, slot, cap, &mut candidates);
+                let keys = stored_keys(&self.family, &self.sketches, self.width, band);
+                self.buckets.add(band, key, slot, cap, keys, &mut candidates);
             }
         }
         candidates.sort_unstable();
@@ -726,7 +766,8 @@ impl Index {
         if count > 0 {
             for band in 0..self.family.keys() {
                 let key = self.family.key(sketch, band);
-                self.buckets.add(band, key, slot, usize::MAX, &mut Vec::new());
+                let keys = stored_keys(&self.family, &self.sketches, self.width, band);
+                self.buckets.add(band, key, slot, usize::MAX, keys, &mut Vec::new());
             }
         }
         self.push_entry(id, count, sketch, set);
@@ -739,8 +780,14 @@ impl Index {
         self.live.push(true);
         self.counts.push(count);
         self.sketches.extend_from_slice(sketch);
-        self.sets.push(set);
-        self.slot_of.insert(id, slot);
+        if self.exact() {
+            self.sets.push(set);
+        } else {
+            debug_assert!(set.is_empty());
+        }
+        let (ids, hasher) = (&self.ids, &self.id_hasher);
+        self.slot_of
+            .insert_unique(hasher.hash_one(id), slot, |&s| hasher.hash_one(ids[s as usize]));
     }
 
     /// The candidates (sorted, distinct, live) whose similarity with `new` reaches the
@@ -763,7 +810,7 @@ impl Index {
         Article {
             sketch: self.sketch(slot),
             count: self.counts[slot] as usize,
-            set: &self.sets[slot],
+            set: self.sets.get(slot).map_or(&[], |set| set),
         }
     }
 
@@ -812,10 +859,12 @@ impl Index {
         let mut fresh = Index::new(self.clusterer.clone());
         fresh.reserve(self.len());
         let mut new_slot = vec![u32::MAX; self.ids.len()];
-        let sets = std::mem::take(&mut self.sets);
-        for (slot, set) in sets.into_iter().enumerate() {
+        let mut sets = std::mem::take(&mut self.sets);
+        for (slot, new) in new_slot.iter_mut().enumerate() {
             if self.live[slot] {
-                new_slot[slot] = fresh.ids.len() as u32;
+                // Without exact verification there are no sets.
+                let set = sets.get_mut(slot).map(std::mem::take).unwrap_or_default();
+                *new = fresh.ids.len() as u32;
                 fresh.push(self.ids[slot], self.counts[slot], self.sketch(slot), set);
             }
         }
@@ -829,31 +878,38 @@ impl Index {
     }
 }
 
+/// The key in `band` of a stored article, computed from its sketch (the bucket tables store
+/// no key).
+fn stored_keys<'a>(
+    family: &'a Family,
+    sketches: &'a [u32],
+    width: usize,
+    band: usize,
+) -> impl Fn(u32) -> u64 + 'a {
+    move |slot| {
+        let at = slot as usize * width;
+        family.key(&sketches[at..at + width], band)
+    }
+}
+
 /// Best first; ties by ascending id.
 fn sort_matches(matches: &mut [Match]) {
     matches.sort_unstable_by(|x, y| y.similarity.total_cmp(&x.similarity).then(x.id.cmp(&y.id)));
 }
 
 pub(crate) fn fixed_map<K, V>(salt: u64) -> HashMap<K, V, RandomState> {
-    // Fixed seeds: nothing the index returns depends on them, but fixed seeds keep runs
-    // reproducible down to their memory layout.
-    HashMap::with_hasher(RandomState::with_seeds(
+    HashMap::with_hasher(fixed_state(salt))
+}
+
+/// A hasher with fixed seeds: nothing the index returns depends on them, but fixed seeds keep
+/// runs reproducible down to their memory layout.
+fn fixed_state(salt: u64) -> RandomState {
+    RandomState::with_seeds(
         0x7265_7072_696E_7400 ^ salt,
         0x243F_6A88_85A3_08D3,
         0x1319_8A2E_0370_7344,
         0xA409_3822_299F_31D0,
-    ))
-}
-
-/// Approximate heap size of a hash table of `(K, V)`: one control byte and one entry per
-/// bucket, with at most 7/8 of the buckets in use.
-fn map_bytes<K, V>(map: &HashMap<K, V, RandomState>) -> usize {
-    let cap = map.capacity();
-    if cap == 0 {
-        return 0;
-    }
-    let buckets = if cap < 8 { cap + 1 } else { (cap * 8 / 7).next_power_of_two() };
-    buckets * (std::mem::size_of::<(K, V)>() + 1) + 16
+    )
 }
 
 /// The LSH buckets: per band, band key to members in insertion order.
@@ -862,13 +918,19 @@ fn map_bytes<K, V>(map: &HashMap<K, V, RandomState>) -> usize {
 /// or (top bit set) the index of a list in `lists` when it has several. That keeps a bucket at
 /// one table entry instead of a table entry plus a heap-allocated vector.
 ///
-/// The table keys are the band keys folded to 32 bits ([`bucket_key`]): an 8-byte entry where
-/// the full key took 16, which halves the index's largest part. Two different band keys then
-/// share a bucket with probability 2⁻³² per pair and band; the extra candidate is verified like
-/// any other, so it can only add a pair that passes verification.
+/// The tables store neither the band key nor its hash: both are computed again from the first
+/// member's sketch, which the index keeps anyway, whenever a look-up meets an entry with the
+/// same 7-bit tag (the table's control byte) and when a table grows. An entry is then 5 bytes
+/// (the `u32` and its control byte) where a map from key to bucket took 9: the buckets are
+/// most of an index's memory beyond the sketches.
+///
+/// Buckets are told apart by their band keys folded to 32 bits ([`bucket_key`]), as
+/// `cluster` pairs them: two different band keys then share a bucket with probability 2⁻³²
+/// per pair and band; the extra candidate is verified like any other, so it can only add a
+/// pair that passes verification.
 #[derive(Clone)]
 struct Buckets {
-    bands: Vec<HashMap<u32, u32, RandomState>>,
+    bands: Vec<HashTable<u32>>,
     lists: Vec<Vec<u32>>,
     free: Vec<u32>,
 }
@@ -878,7 +940,7 @@ const LIST: u32 = 1 << 31;
 impl Buckets {
     fn new(bands: usize) -> Buckets {
         Buckets {
-            bands: (0..bands as u64).map(fixed_map).collect(),
+            bands: (0..bands).map(|_| HashTable::new()).collect(),
             lists: Vec::new(),
             free: Vec::new(),
         }
@@ -887,26 +949,54 @@ impl Buckets {
     /// The members a new article in bucket `key` of `band` is compared with, as the batch
     /// clusterer pairs a bucket: all of them while the bucket, with the new article, holds at
     /// most `cap`; beyond that only the first and the last (the new article's predecessor), so
-    /// that the cost per insertion stays bounded.
-    fn candidates(&self, band: usize, key: u64, cap: usize, out: &mut Vec<u32>) {
-        if let Some(&v) = self.bands[band].get(&bucket_key(key)) {
+    /// that the cost per insertion stays bounded. `key_of` gives a stored slot's key in `band`.
+    fn candidates(
+        &self,
+        band: usize,
+        key: u64,
+        cap: usize,
+        key_of: impl Fn(u32) -> u64,
+        out: &mut Vec<u32>,
+    ) {
+        let fold = bucket_key(key);
+        let lists = &self.lists;
+        let same = |&v: &u32| bucket_key(key_of(first_member(lists, v))) == fold;
+        if let Some(&v) = self.bands[band].find(table_hash(fold), same) {
             if v & LIST == 0 {
                 out.push(v);
             } else {
-                push_members(&self.lists[(v & !LIST) as usize], cap, out);
+                push_members(&lists[(v & !LIST) as usize], cap, out);
             }
         }
     }
 
     /// [`candidates`](Buckets::candidates), then adds `slot` to the bucket.
-    fn add(&mut self, band: usize, key: u64, slot: u32, cap: usize, out: &mut Vec<u32>) {
+    fn add(
+        &mut self,
+        band: usize,
+        key: u64,
+        slot: u32,
+        cap: usize,
+        key_of: impl Fn(u32) -> u64,
+        out: &mut Vec<u32>,
+    ) {
         debug_assert!(slot < LIST);
+        let fold = bucket_key(key);
         let Buckets { bands, lists, free } = self;
-        match bands[band].entry(bucket_key(key)) {
-            Entry::Vacant(e) => {
+        if bands[band].len() == bands[band].capacity() {
+            // The new article's slot comes after every stored one.
+            grow(&mut bands[band], lists, slot as usize, &key_of);
+        }
+        let entry = {
+            let lists = &*lists;
+            let fold_of = |&v: &u32| bucket_key(key_of(first_member(lists, v)));
+            bands[band].entry(table_hash(fold), |v| fold_of(v) == fold, |v| table_hash(fold_of(v)))
+        };
+        match entry {
+            hash_table::Entry::Vacant(e) => {
                 e.insert(slot);
             }
-            Entry::Occupied(mut e) => {
+            hash_table::Entry::Occupied(mut e) => {
                 let v = *e.get();
                 if v & LIST == 0 {
                     out.push(v);
@@ -931,9 +1021,16 @@ impl Buckets {
         }
     }
 
-    fn remove(&mut self, band: usize, key: u64, slot: u32) {
+    fn remove(&mut self, band: usize, key: u64, slot: u32, key_of: impl Fn(u32) -> u64) {
+        let fold = bucket_key(key);
         let Buckets { bands, lists, free } = self;
-        let Entry::Occupied(mut e) = bands[band].entry(bucket_key(key)) else {
+        let found = {
+            let lists = &*lists;
+            bands[band].find_entry(table_hash(fold), |&v| {
+                bucket_key(key_of(first_member(lists, v))) == fold
+            })
+        };
+        let Ok(mut e) = found else {
             debug_assert!(false, "a live article is in each of its buckets");
             return;
         };
@@ -955,12 +1052,63 @@ impl Buckets {
         }
     }
 
+    /// Room in every band for `additional` more buckets, so that a batch's buckets are filed
+    /// without the tables growing (growing computes every stored key again).
+    fn reserve<K: Fn(u32) -> u64>(&mut self, additional: usize, key_of: impl Fn(usize) -> K) {
+        let Buckets { bands, lists, .. } = self;
+        for (band, table) in bands.iter_mut().enumerate() {
+            let key_of = key_of(band);
+            table.reserve(additional, |&v| table_hash(bucket_key(key_of(first_member(lists, v)))));
+        }
+    }
+
     fn memory_bytes(&self) -> usize {
-        self.bands.iter().map(map_bytes).sum::<usize>()
+        self.bands.iter().map(HashTable::allocation_size).sum::<usize>()
             + self.lists.capacity() * std::mem::size_of::<Vec<u32>>()
             + self.lists.iter().map(|l| l.capacity() * 4).sum::<usize>()
             + self.free.capacity() * 4
     }
+}
+
+/// Doubles a full bucket table. The table stores no hashes, so each bucket's key is computed
+/// again from its first member's sketch; this goes through the buckets in the order of those
+/// members, and so reads the sketches in memory order, where the table's own growth read them
+/// in its order, one cache miss a bucket.
+/// `slots` is where the slots stored end (the members' slots are below it).
+fn grow(table: &mut HashTable<u32>, lists: &[Vec<u32>], slots: usize, key_of: impl Fn(u32) -> u64) {
+    // Each bucket under its first member (a slot is the first member of one bucket a band at
+    // most), so that a pass over the slots finds them in order.
+    let mut by_first = vec![u64::MAX; slots];
+    for &v in table.iter() {
+        let first = first_member(lists, v) as usize;
+        if first >= by_first.len() {
+            by_first.resize(first + 1, u64::MAX);
+        }
+        by_first[first] = u64::from(v);
+    }
+    let hash = |v: u32| table_hash(bucket_key(key_of(first_member(lists, v))));
+    let mut grown = HashTable::with_capacity(2 * table.capacity().max(4));
+    for (first, &v) in by_first.iter().enumerate() {
+        if let Ok(v) = u32::try_from(v) {
+            let h = table_hash(bucket_key(key_of(first as u32)));
+            grown.insert_unique(h, v, |&v| hash(v));
+        }
+    }
+    *table = grown;
+}
+
+/// The first member of bucket `v`: the slot itself, or the first of its list (a list holds
+/// two members or more).
+fn first_member(lists: &[Vec<u32>], v: u32) -> u32 {
+    if v & LIST == 0 { v } else { lists[(v & !LIST) as usize][0] }
+}
+
+/// The hash a bucket table files a folded band key under: the fold itself in the low half,
+/// which chooses the position, and a multiple of it in the high half, whose top 7 bits are
+/// the tag.
+fn table_hash(fold: u32) -> u64 {
+    let h = u64::from(fold);
+    h | h.wrapping_mul(0x9E37_79B9_7F4A_7C15) << 32
 }
 
 /// A band key folded to the 32 bits a bucket table stores: the high half of a product with an
@@ -1266,7 +1414,7 @@ mod tests {
         let mut out = Vec::new();
         for slot in 0..5 {
             out.clear();
-            b.add(0, 7, slot, 3, &mut out);
+            b.add(0, 7, slot, 3, |_| 7, &mut out);
             let expected: &[u32] = match slot {
                 0 => &[],
                 1 => &[0],
@@ -1276,23 +1424,47 @@ mod tests {
             };
             assert_eq!(out, expected, "slot {slot}");
         }
-        b.remove(0, 7, 0);
-        b.remove(0, 7, 3);
+        b.remove(0, 7, 0, |_| 7);
+        b.remove(0, 7, 3, |_| 7);
         out.clear();
         // Three members left: a fourth would overflow the cap of 3.
-        b.candidates(0, 7, 3, &mut out);
+        b.candidates(0, 7, 3, |_| 7, &mut out);
         assert_eq!(out, [1, 4]);
         out.clear();
-        b.candidates(0, 7, 4, &mut out);
+        b.candidates(0, 7, 4, |_| 7, &mut out);
         assert_eq!(out, [1, 2, 4]);
-        b.remove(0, 7, 1);
-        b.remove(0, 7, 2);
+        b.remove(0, 7, 1, |_| 7);
+        b.remove(0, 7, 2, |_| 7);
         out.clear();
-        b.candidates(0, 7, 3, &mut out);
+        b.candidates(0, 7, 3, |_| 7, &mut out);
         assert_eq!(out, [4]);
         assert_eq!(b.free, [0]);
-        b.remove(0, 7, 4);
+        b.remove(0, 7, 4, |_| 7);
         assert!(b.bands[0].is_empty());
+    }
+
+    #[test]
+    fn buckets_survive_their_tables_growing() {
+        // Keys from a slot's number: even slots alone in their buckets, odd ones in 13 shared
+        // ones, so that each growth moves single members and lists alike.
+        let key = |slot: u32| {
+            if slot.is_multiple_of(2) { u64::from(slot) } else { 5000 + u64::from(slot % 13) }
+        };
+        let mut b = Buckets::new(1);
+        let mut out = Vec::new();
+        for slot in 0..2000 {
+            out.clear();
+            b.add(0, key(slot), slot, usize::MAX, key, &mut out);
+            let expected: Vec<u32> = (0..slot).filter(|&s| key(s) == key(slot)).collect();
+            assert_eq!(out, expected, "slot {slot}");
+        }
+        assert!(b.bands[0].capacity() >= 1013);
+        for k in (0..2000).step_by(2).chain(5000..5013) {
+            out.clear();
+            b.candidates(0, k, usize::MAX, key, &mut out);
+            let expected: Vec<u32> = (0..2000).filter(|&s| key(s) == k).collect();
+            assert_eq!(out, expected, "key {k}");
+        }
     }
 
     #[test]
