@@ -960,7 +960,7 @@ impl Buckets {
     ) {
         let fold = bucket_key(key);
         let lists = &self.lists;
-        let same = |&v: &u32| bucket_key(key_of(first_member(lists, v))) == fold;
+        let same = |&v: &u32| fold_of(lists, &key_of, v) == fold;
         if let Some(&v) = self.bands[band].find(table_hash(fold), same) {
             if v & LIST == 0 {
                 out.push(v);
@@ -989,8 +989,8 @@ impl Buckets {
         }
         let entry = {
             let lists = &*lists;
-            let fold_of = |&v: &u32| bucket_key(key_of(first_member(lists, v)));
-            bands[band].entry(table_hash(fold), |v| fold_of(v) == fold, |v| table_hash(fold_of(v)))
+            let stored = |&v: &u32| fold_of(lists, &key_of, v);
+            bands[band].entry(table_hash(fold), |v| stored(v) == fold, |v| table_hash(stored(v)))
         };
         match entry {
             hash_table::Entry::Vacant(e) => {
@@ -1026,9 +1026,7 @@ impl Buckets {
         let Buckets { bands, lists, free } = self;
         let found = {
             let lists = &*lists;
-            bands[band].find_entry(table_hash(fold), |&v| {
-                bucket_key(key_of(first_member(lists, v))) == fold
-            })
+            bands[band].find_entry(table_hash(fold), |&v| fold_of(lists, &key_of, v) == fold)
         };
         let Ok(mut e) = found else {
             debug_assert!(false, "a live article is in each of its buckets");
@@ -1058,7 +1056,7 @@ impl Buckets {
         let Buckets { bands, lists, .. } = self;
         for (band, table) in bands.iter_mut().enumerate() {
             let key_of = key_of(band);
-            table.reserve(additional, |&v| table_hash(bucket_key(key_of(first_member(lists, v)))));
+            table.reserve(additional, |&v| table_hash(fold_of(lists, &key_of, v)));
         }
     }
 
@@ -1086,7 +1084,7 @@ fn grow(table: &mut HashTable<u32>, lists: &[Vec<u32>], slots: usize, key_of: im
         }
         by_first[first] = u64::from(v);
     }
-    let hash = |v: u32| table_hash(bucket_key(key_of(first_member(lists, v))));
+    let hash = |v: u32| table_hash(fold_of(lists, &key_of, v));
     let mut grown = HashTable::with_capacity(2 * table.capacity().max(4));
     for (first, &v) in by_first.iter().enumerate() {
         if let Ok(v) = u32::try_from(v) {
@@ -1095,6 +1093,11 @@ fn grow(table: &mut HashTable<u32>, lists: &[Vec<u32>], slots: usize, key_of: im
         }
     }
     *table = grown;
+}
+
+/// The folded band key of bucket `v`, from its first member's sketch.
+fn fold_of(lists: &[Vec<u32>], key_of: &impl Fn(u32) -> u64, v: u32) -> u32 {
+    bucket_key(key_of(first_member(lists, v)))
 }
 
 /// The first member of bucket `v`: the slot itself, or the first of its list (a list holds
