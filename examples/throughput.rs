@@ -9,6 +9,8 @@
 //! exists beside the crate, else the shipped `tests/data/wire-dev.jsonl`. Every figure is the
 //! median of several repeats: on a shared machine single runs are noisy.
 
+mod common;
+
 use std::error::Error;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -18,7 +20,7 @@ use reprint::{Banding, Clusterer, Index, Shingles, Signature, Verification};
 fn main() -> Result<(), Box<dyn Error>> {
     // Step 1: read the corpus.
     let mut args = std::env::args().skip(1);
-    let path = args.next().map(PathBuf::from).unwrap_or_else(default_corpus);
+    let path = args.next().map(PathBuf::from).unwrap_or_else(common::bench_corpus);
     let repeats: usize = args.next().map(|r| r.parse()).transpose()?.unwrap_or(7).max(1);
     let docs = load_texts(&path)?;
     if docs.is_empty() {
@@ -172,13 +174,6 @@ fn main() -> Result<(), Box<dyn Error>> {
         );
     }
     Ok(())
-}
-
-/// `../shared/bench/news-5k.jsonl` when it exists, else the corpus the crate ships.
-fn default_corpus() -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let bench = root.join("../shared/bench/news-5k.jsonl");
-    if bench.exists() { bench } else { root.join("tests/data/wire-dev.jsonl") }
 }
 
 /// The `"text"` field of every line of a JSONL file.

@@ -18,6 +18,14 @@ pub fn sample_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/seeds")
 }
 
+/// The throughput corpus, `../shared/bench/news-5k.jsonl`, when it exists beside the crate,
+/// else the wire articles the crate ships.
+pub fn bench_corpus() -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let bench = root.join("../shared/bench/news-5k.jsonl");
+    if bench.exists() { bench } else { root.join("tests/data/wire-dev.jsonl") }
+}
+
 /// Reads a folder of `.txt` files (sorted by name; labels from a `truth.tsv` beside them, if
 /// any) or a JSONL file with `{"id", "text"}` per line (and `"story"` or `"cluster"` as label).
 pub fn load(path: &Path) -> Result<Vec<Article>, Box<dyn Error>> {
