@@ -249,12 +249,12 @@ impl Clusterer {
             // decided by exact verification like the rest.
             let low_bits = table.low_bits();
             let bits_of = |i: usize| &low_bits[i * slots..(i + 1) * slots];
-            par_filter_map(&candidates, |&(a, b)| {
+            let block = (FILTER_BLOCK / (2 * slots).max(1)).max(1);
+            filter_sorted_pairs(&candidates, table.len(), block, |a, b| {
                 let (a, b) = (a as usize, b as usize);
                 let (count_a, count_b) = (table.shingle_count(a), table.shingle_count(b));
                 let equal = equal_low_bits(bits_of(a), bits_of(b));
                 plausible_pair(equal, slots, threshold, measure, count_a, count_b)
-                    .then_some((a as u32, b as u32))
             })
         };
         let (candidates, judge) = match (self.config.verification, sketches) {
@@ -384,6 +384,70 @@ pub(crate) fn plausible_pair(
     let j = jaccard_threshold(threshold, measure, count_a, count_b);
     let sigma = (j * (1.0 - j) / slots as f64).sqrt();
     equal_low as f64 / slots as f64 >= j - 4.0 * sigma
+}
+
+/// Bytes of low bits (see [`SignatureTable::low_bits`]) in a block of articles for the filter
+/// of exact verification (see [`filter_sorted_pairs`]): two blocks fit in the last-level cache
+/// of common processors. Measured on 100,000 articles at the defaults (51 MB of low bits, a
+/// 32 MB cache), the filter took 1.6 times as long with blocks of 1 MB, as long with 8 MB, and
+/// 1.2 times as long with 16 MB.
+const FILTER_BLOCK: usize = 4 << 20;
+
+/// The pairs of `candidates` (sorted, of `articles` articles) that `keeps` keeps, in order.
+///
+/// Data of each article that fits in the cache is read at random at little cost. Past that,
+/// each pair's second article would cost a miss. So once the articles fill four blocks of
+/// `block`, the pairs whose first articles lie in one block (a run, since they come sorted)
+/// are taken by the block of their second article, whose data are then read from the cache by
+/// every pair of the run that falls in it; the pairs kept are sorted again.
+fn filter_sorted_pairs(
+    candidates: &[(u32, u32)],
+    articles: usize,
+    block: usize,
+    keeps: impl Fn(u32, u32) -> bool + Sync,
+) -> Vec<(u32, u32)> {
+    let filter =
+        |pairs: &[(u32, u32)]| par_filter_map(pairs, |&(a, b)| keeps(a, b).then_some((a, b)));
+    if articles <= 4 * block {
+        return filter(candidates);
+    }
+    let (mut counts, mut order) = (Vec::new(), Vec::new());
+    let mut kept = Vec::new();
+    for run in candidates.chunk_by(|x, y| x.0 as usize / block == y.0 as usize / block) {
+        sort_by_block(run, block, &mut counts, &mut order);
+        let mut found = filter(&order);
+        found.sort_unstable();
+        kept.append(&mut found);
+    }
+    kept
+}
+
+/// Copies `pairs` into `out` (cleared first) in the order of the block of `block` articles that
+/// their second article lies in, pairs of one block in their order in `pairs`.
+fn sort_by_block(
+    pairs: &[(u32, u32)],
+    block: usize,
+    counts: &mut Vec<usize>,
+    out: &mut Vec<(u32, u32)>,
+) {
+    let block_of = |&(_, b): &(u32, u32)| b as usize / block;
+    let blocks = pairs.iter().map(block_of).max().map_or(0, |last| last + 1);
+    counts.clear();
+    counts.resize(blocks + 1, 0);
+    for pair in pairs {
+        counts[block_of(pair) + 1] += 1;
+    }
+    for b in 1..counts.len() {
+        counts[b] += counts[b - 1];
+    }
+    out.clear();
+    out.resize(pairs.len(), (0, 0));
+    // counts[b] is where block b's pairs start; each pair moves it on.
+    for pair in pairs {
+        let at = &mut counts[block_of(pair)];
+        out[*at] = *pair;
+        *at += 1;
+    }
 }
 
 /// The number of places where `x` and `y` hold equal values (at most [`MAX_SLOTS`]). Written
@@ -1027,6 +1091,21 @@ mod tests {
             let expected = a.iter().filter(|x| b.binary_search(x).is_ok()).count();
             proptest::prop_assert_eq!(intersection_size(&a, &b), expected);
             proptest::prop_assert_eq!(intersection_size(&b, &a), expected);
+        }
+
+        #[test]
+        fn filter_by_blocks_keeps_what_the_plain_filter_keeps(
+            pairs in proptest::collection::btree_set((0u32..200, 0u32..200), 0..600),
+            block in 1usize..60,
+        ) {
+            let pairs: Vec<(u32, u32)> = pairs.into_iter().filter(|(a, b)| a < b).collect();
+            let keeps = |a: u32, b: u32| (a * 31 + b * 7) % 5 < 2;
+            let expected: Vec<(u32, u32)> =
+                pairs.iter().copied().filter(|&(a, b)| keeps(a, b)).collect();
+            // Of 200 articles, blocks of up to 49 take the pairs by the block of their second
+            // article; larger blocks filter them in order.
+            let kept = filter_sorted_pairs(&pairs, 200, block, keeps);
+            proptest::prop_assert_eq!(kept, expected);
         }
 
         #[test]
