@@ -30,7 +30,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use ahash::AHashMap;
-use reprint::{Banding, Clusterer, Shingles, Verification};
+use reprint::{Banding, Clusterer, Index, Shingles, Verification};
 
 fn main() -> Result<(), Box<dyn Error>> {
     let mut args = std::env::args().skip(1);
@@ -99,6 +99,33 @@ fn main() -> Result<(), Box<dyn Error>> {
                 scores.ari,
             );
         }
+    }
+
+    // The streaming index, defaults: the pile inserted as one batch, one thread, and the
+    // index's memory per article beyond the signature it keeps (4 bytes a slot).
+    let signature = 4 * Clusterer::default().config().slots();
+    println!("Index::insert_batch, defaults, one thread (bytes beyond the signature):");
+    println!(
+        "  {:>8} {:>8} {:>10} {:>12} {:>14}",
+        "articles", "MB/s", "seconds", "µs/article", "bytes/article"
+    );
+    for &n in &sizes {
+        let articles: Vec<(u64, &str)> =
+            pile.texts[..n].iter().enumerate().map(|(i, t)| (i as u64, t.as_str())).collect();
+        let size: usize = articles.iter().map(|(_, t)| t.len()).sum();
+        let mut index = Index::new(Clusterer::default());
+        let start = Instant::now();
+        #[cfg(feature = "parallel")]
+        pool.install(|| index.insert_batch(&articles));
+        #[cfg(not(feature = "parallel"))]
+        index.insert_batch(&articles);
+        let secs = start.elapsed().as_secs_f64();
+        println!(
+            "  {n:>8} {:>8.1} {secs:>10.2} {:>12.1} {:>14}",
+            size as f64 / 1e6 / secs,
+            secs * 1e6 / n as f64,
+            (index.memory_bytes() / n).saturating_sub(signature),
+        );
     }
     Ok(())
 }

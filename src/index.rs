@@ -58,7 +58,7 @@
 //! read from the file never decide an allocation by themselves: buffers grow only as the bytes
 //! they describe arrive.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Read, Write};
@@ -74,7 +74,7 @@ use crate::cluster::{
 };
 use crate::config::{SignatureKind, Similarity, Verification};
 use crate::error::{Error, Result};
-use crate::lsh::Banding;
+use crate::lsh::{BAND_BLOCK, Banding};
 use crate::minhash::{Scheme, Scratch, containment_from_jaccard, jaccard_of_slots};
 use crate::shingle::Shingles;
 use crate::simhash::{FingerprintScratch, hamming};
@@ -207,6 +207,12 @@ struct Prepared {
     set: Box<[u32]>,
 }
 
+impl Prepared {
+    fn article(&self) -> Article<'_> {
+        Article { sketch: &self.sketch, count: self.count, set: &self.set }
+    }
+}
+
 #[derive(Default)]
 struct Buffers {
     scratch: Scratch,
@@ -316,6 +322,11 @@ impl Index {
     pub fn insert_batch<S: AsRef<str> + Sync>(&mut self, articles: &[(u64, S)]) -> Vec<Vec<Match>> {
         let prepared = self.prepare_all(articles);
         self.reserve(articles.len());
+        let mut seen = HashSet::with_capacity_and_hasher(articles.len(), fixed_state(0x5108));
+        if articles.iter().all(|&(id, _)| !self.contains(id) && seen.insert(id)) {
+            let ids: Vec<u64> = articles.iter().map(|&(id, _)| id).collect();
+            return self.insert_new(&ids, prepared);
+        }
         articles.iter().zip(prepared).map(|(&(id, _), p)| self.insert_prepared(id, p)).collect()
     }
 
@@ -365,7 +376,7 @@ impl Index {
         candidates.sort_unstable();
         candidates.dedup();
         let mut matches: Vec<Match> = self
-            .verify(&prepared, &candidates)
+            .verify(prepared.article(), &candidates)
             .filter(|&(_, similarity)| similarity >= min_similarity)
             .map(|(slot, similarity)| Match { id: self.ids[slot as usize], similarity })
             .collect();
@@ -747,7 +758,7 @@ impl Index {
         }
         candidates.sort_unstable();
         candidates.dedup();
-        let found: Vec<(u32, f64)> = self.verify(&prepared, &candidates).collect();
+        let found: Vec<(u32, f64)> = self.verify(prepared.article(), &candidates).collect();
         let mut matches = Vec::with_capacity(found.len());
         for &(earlier, similarity) in &found {
             self.links.push(Link { a: earlier, b: slot, similarity });
@@ -757,6 +768,89 @@ impl Index {
         self.push_entry(id, count, &prepared.sketch, prepared.set);
         sort_matches(&mut matches);
         matches
+    }
+
+    /// Inserts a batch of articles whose ids are all new and distinct, with the result of
+    /// inserting them one by one ([`insert_prepared`](Index::insert_prepared)), in three passes:
+    ///
+    /// - every article is stored;
+    /// - each band's buckets take every article in turn, [`BAND_BLOCK`] bands at a time. Each
+    ///   article finds in a bucket the earlier articles of that band's key, as one by one;
+    /// - each article's candidates are verified (in parallel with the `parallel` feature),
+    ///   against the articles before it alone, as one by one.
+    ///
+    /// One article at a time files an article in every band's table in turn: once the tables
+    /// outgrow the cache, that is a miss a band. One band at a time reads one table, which stays
+    /// in the cache, and the keys of the batch's articles in that band, which are computed
+    /// [`BAND_BLOCK`] bands at a time from one read of each sketch.
+    fn insert_new(&mut self, ids: &[u64], prepared: Vec<Prepared>) -> Vec<Vec<Match>> {
+        let first = self.ids.len();
+        let n = ids.len();
+        assert!(first + n <= MAX_ARTICLES, "an index holds at most 2^31 - 1 articles");
+        let counts: Vec<usize> = prepared.iter().map(|p| p.count).collect();
+        for (&id, p) in ids.iter().zip(prepared) {
+            let count = u32::try_from(p.count).unwrap_or(u32::MAX);
+            self.push_entry(id, count, &p.sketch, p.set);
+        }
+        // The articles with a sketch: the empty ones have no bands.
+        let live: Vec<usize> = (0..n).filter(|&i| counts[i] > 0).collect();
+        let mut candidates: Vec<Vec<u32>> = vec![Vec::new(); n];
+        let (cap, bands) = (self.cap(), self.family.keys());
+        let mut keys = Vec::new();
+        for block in (0..bands).step_by(BAND_BLOCK) {
+            let block = block..bands.min(block + BAND_BLOCK);
+            // The keys of the block's bands, a run of `n` for each band.
+            keys.clear();
+            keys.resize(block.len() * n, 0);
+            for &i in &live {
+                let sketch = self.sketch(first + i);
+                for (j, band) in block.clone().enumerate() {
+                    keys[j * n + i] = self.family.key(sketch, band);
+                }
+            }
+            for (j, band) in block.enumerate() {
+                let batch = &keys[j * n..(j + 1) * n];
+                let stored = stored_keys(&self.family, &self.sketches, self.width, band);
+                let key_of = |slot: u32| match (slot as usize).checked_sub(first) {
+                    Some(i) => batch[i],
+                    None => stored(slot),
+                };
+                for &i in &live {
+                    let slot = (first + i) as u32;
+                    self.buckets.add(band, batch[i], slot, cap, key_of, &mut candidates[i]);
+                }
+            }
+        }
+        let verify = |i: usize, found: &mut Vec<u32>| -> Vec<(u32, f64)> {
+            found.sort_unstable();
+            found.dedup();
+            let slot = first + i;
+            let new = Article { count: counts[i], ..self.article(slot) };
+            self.verify(new, found).collect()
+        };
+        #[cfg(feature = "parallel")]
+        let verified: Vec<Vec<(u32, f64)>> = {
+            use rayon::prelude::*;
+            candidates.par_iter_mut().enumerate().map(|(i, found)| verify(i, found)).collect()
+        };
+        #[cfg(not(feature = "parallel"))]
+        let verified: Vec<Vec<(u32, f64)>> =
+            candidates.iter_mut().enumerate().map(|(i, found)| verify(i, found)).collect();
+        drop(candidates);
+        verified
+            .into_iter()
+            .enumerate()
+            .map(|(i, found)| {
+                let slot = (first + i) as u32;
+                let mut matches = Vec::with_capacity(found.len());
+                for (earlier, similarity) in found {
+                    self.links.push(Link { a: earlier, b: slot, similarity });
+                    matches.push(Match { id: self.ids[earlier as usize], similarity });
+                }
+                sort_matches(&mut matches);
+                matches
+            })
+            .collect()
     }
 
     /// Appends an article and files it in its buckets (used when loading and compacting, where
@@ -795,10 +889,9 @@ impl Index {
     /// pair's first member.
     fn verify<'a>(
         &'a self,
-        new: &'a Prepared,
+        new: Article<'a>,
         candidates: &'a [u32],
     ) -> impl Iterator<Item = (u32, f64)> + 'a {
-        let new = Article { sketch: &new.sketch, count: new.count, set: &new.set };
         candidates.iter().filter_map(move |&c| {
             debug_assert!(self.live[c as usize]);
             self.judge(self.article(c as usize), new).map(|s| (c, s))

@@ -234,7 +234,7 @@ fn band_entry(key: u64, article: u32) -> u64 {
 /// How many bands [`candidate_pairs`] keys in one pass over the signatures. Eight bands of up to
 /// a few rows span a cache line or two of each signature; the blocks are also the unit of
 /// parallel work.
-const BAND_BLOCK: usize = 8;
+pub(crate) const BAND_BLOCK: usize = 8;
 
 /// Where [`SignatureTable`] keeps each slot: the slots of a block of [`BAND_BLOCK`] bands form a
 /// *group* of `width` slots (the last group is padded), and the signature's slots past the bands

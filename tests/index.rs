@@ -124,6 +124,44 @@ fn index_agrees_with_cluster_in_other_configurations() {
 }
 
 #[test]
+fn batches_answer_as_one_by_one_insertions() {
+    let docs = wire_dev();
+    let configs = [
+        Clusterer::default(),
+        Clusterer::builder().verification(Verification::Estimate).build().unwrap(),
+        // Buckets past the cap hand over only their first and last members.
+        Clusterer::builder().bucket_cap(2).build().unwrap(),
+        Clusterer::builder().signature(SignatureKind::SimHash).build().unwrap(),
+    ];
+    let pairs = |ids: &[u64]| -> Vec<(u64, &str)> {
+        ids.iter().map(|&i| (i, docs[i as usize % docs.len()].as_str())).collect()
+    };
+    for clusterer in &configs {
+        // New ids into an index that already holds articles: the batch's buckets meet the
+        // stored ones.
+        let (one_by_one, matches) = build(clusterer, &docs);
+        let half = docs.len() / 2;
+        let (mut batched, mut found) = build(clusterer, &docs[..half]);
+        let rest: Vec<u64> = (half as u64..docs.len() as u64).collect();
+        found.extend(batched.insert_batch(&pairs(&rest)));
+        assert_eq!(found, matches, "{:?}", clusterer.config());
+        assert_eq!(batched.groups(), one_by_one.groups());
+
+        // Batches that repeat an id, or hold one already stored, replace articles on the way.
+        let batches: [&[u64]; 3] = [&[0, 1, 2, 1, 3], &[2, 90, 91, 0], &[5, 6, 7]];
+        let (mut one_by_one, mut batched) =
+            (Index::new(clusterer.clone()), Index::new(clusterer.clone()));
+        for ids in batches {
+            let ids: Vec<u64> = ids.iter().map(|&i| i * 7 % 60).collect();
+            let expected: Vec<Vec<Match>> =
+                pairs(&ids).into_iter().map(|(id, text)| one_by_one.insert(id, text)).collect();
+            assert_eq!(batched.insert_batch(&pairs(&ids)), expected);
+            assert_eq!(batched.groups(), one_by_one.groups());
+        }
+    }
+}
+
+#[test]
 fn query_with_min_filters_and_the_threshold_still_holds() {
     let docs = seeds();
     let (index, _) = build(&Clusterer::default(), &docs[..2]);
