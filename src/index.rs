@@ -69,8 +69,8 @@ use hashbrown::{HashTable, hash_table};
 use xxhash_rust::xxh3::Xxh3Default;
 
 use crate::cluster::{
-    Clusterer, Linkage, Pair, SetScratch, exact_similarity, majority_links, plausible_pair,
-    sketch_key, sorted_keys,
+    Clusterer, FILTER_BLOCK, Linkage, Pair, SetScratch, exact_similarity, filter_map_sorted_pairs,
+    majority_links, plausible_pair, sketch_key, sorted_keys,
 };
 use crate::config::{SignatureKind, Similarity, Verification};
 use crate::error::{Error, Result};
@@ -777,7 +777,8 @@ impl Index {
     /// - each band's buckets take every article in turn, [`BAND_BLOCK`] bands at a time. Each
     ///   article finds in a bucket the earlier articles of that band's key, as one by one;
     /// - each article's candidates are verified (in parallel with the `parallel` feature),
-    ///   against the articles before it alone, as one by one.
+    ///   against the articles before it alone, as one by one, the pairs of a large batch taken
+    ///   by blocks of articles (see [`filter_map_sorted_pairs`]).
     ///
     /// One article at a time files an article in every band's table in turn: once the tables
     /// outgrow the cache, that is a miss a band. One band at a time reads one table, which stays
@@ -821,29 +822,32 @@ impl Index {
                 }
             }
         }
-        let verify = |i: usize, found: &mut Vec<u32>| -> Vec<(u32, f64)> {
+        // The candidates as pairs (article, earlier article), sorted and without repeats.
+        let mut pairs = Vec::new();
+        for (i, found) in candidates.iter_mut().enumerate() {
             found.sort_unstable();
             found.dedup();
-            let slot = first + i;
-            let new = Article { count: counts[i], ..self.article(slot) };
-            self.verify(new, found).collect()
-        };
-        #[cfg(feature = "parallel")]
-        let verified: Vec<Vec<(u32, f64)>> = {
-            use rayon::prelude::*;
-            candidates.par_iter_mut().enumerate().map(|(i, found)| verify(i, found)).collect()
-        };
-        #[cfg(not(feature = "parallel"))]
-        let verified: Vec<Vec<(u32, f64)>> =
-            candidates.iter_mut().enumerate().map(|(i, found)| verify(i, found)).collect();
+            let slot = (first + i) as u32;
+            pairs.extend(found.iter().map(|&earlier| (slot, earlier)));
+        }
         drop(candidates);
-        verified
-            .into_iter()
-            .enumerate()
-            .map(|(i, found)| {
-                let slot = (first + i) as u32;
-                let mut matches = Vec::with_capacity(found.len());
-                for (earlier, similarity) in found {
+        // Verification reads the sketches of both articles (and the shingle sets of the few
+        // pairs that need them).
+        let block = (FILTER_BLOCK / (4 * self.width).max(1)).max(1);
+        let verified = filter_map_sorted_pairs(&pairs, self.ids.len(), block, |slot, earlier| {
+            let new =
+                Article { count: counts[slot as usize - first], ..self.article(slot as usize) };
+            self.judge(self.article(earlier as usize), new)
+        });
+        drop(pairs);
+        let mut verified = verified.into_iter().peekable();
+        (first..first + n)
+            .map(|slot| {
+                let slot = slot as u32;
+                let mut matches = Vec::new();
+                while let Some(((_, earlier), similarity)) =
+                    verified.next_if(|&((s, _), _)| s == slot)
+                {
                     self.links.push(Link { a: earlier, b: slot, similarity });
                     matches.push(Match { id: self.ids[earlier as usize], similarity });
                 }
@@ -931,8 +935,11 @@ impl Index {
         }
         let similarity = if exact {
             // The filter of `cluster`, on the same low 16 bits of each slot.
-            let equal_low =
-                a.sketch.iter().zip(b.sketch).filter(|&(&x, &y)| x as u16 == y as u16).count();
+            // One sum in 16-bit lanes (at most `MAX_SLOTS` places), which compiles to vector
+            // compares; a count of the places compiled to 64-bit lanes.
+            let equal =
+                a.sketch.iter().zip(b.sketch).map(|(&x, &y)| u16::from(x as u16 == y as u16));
+            let equal_low = usize::from(equal.fold(0u16, u16::wrapping_add));
             if !plausible_pair(equal_low, config.slots, threshold, measure, a.count, b.count) {
                 return None;
             }
