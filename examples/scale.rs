@@ -27,7 +27,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::error::Error;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use ahash::AHashMap;
 use reprint::{Banding, Clusterer, Index, Shingles, Verification};
@@ -84,7 +84,7 @@ fn main() -> Result<(), Box<dyn Error>> {
             let start = Counting::reset_peak();
             run();
             let working = Counting::peak() - start;
-            let time = median_time(3, &mut run);
+            let time = common::median_time(3, &mut run);
             let clusters = clusters.take().expect("cluster() ran");
             let predicted: Vec<usize> =
                 (0..n).map(|i| clusters.group_of(i).expect("every article is grouped")).collect();
@@ -243,19 +243,6 @@ impl Rng {
         z ^= z >> 31;
         ((u128::from(z) * n as u128) >> 64) as usize
     }
-}
-
-/// The median wall time of `repeats` runs of `f`.
-fn median_time(repeats: usize, mut f: impl FnMut()) -> Duration {
-    let mut times: Vec<Duration> = (0..repeats)
-        .map(|_| {
-            let start = Instant::now();
-            f();
-            start.elapsed()
-        })
-        .collect();
-    times.sort_unstable();
-    times[times.len() / 2]
 }
 
 /// The global allocator of this program: the system's, counting the bytes held from it and

@@ -195,15 +195,7 @@ fn load_texts(path: &Path) -> Result<Vec<String>, Box<dyn Error>> {
 /// The median wall time of `repeats` runs of `f`, after one warm-up run.
 fn median_time(repeats: usize, mut f: impl FnMut()) -> Duration {
     f();
-    let mut times: Vec<Duration> = (0..repeats)
-        .map(|_| {
-            let start = Instant::now();
-            f();
-            start.elapsed()
-        })
-        .collect();
-    times.sort_unstable();
-    times[times.len() / 2]
+    common::median_time(repeats, f)
 }
 
 /// A `kB` field of `/proc/self/status` (Linux only).

@@ -5,6 +5,7 @@
 use std::error::Error;
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 /// One article: an id, an optional label (its story), and the text.
 pub struct Article {
@@ -24,6 +25,19 @@ pub fn bench_corpus() -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let bench = root.join("../shared/bench/news-5k.jsonl");
     if bench.exists() { bench } else { root.join("tests/data/wire-dev.jsonl") }
+}
+
+/// The median wall time of `repeats` runs of `f` (at least one).
+pub fn median_time(repeats: usize, mut f: impl FnMut()) -> Duration {
+    let mut times: Vec<Duration> = (0..repeats.max(1))
+        .map(|_| {
+            let start = Instant::now();
+            f();
+            start.elapsed()
+        })
+        .collect();
+    times.sort_unstable();
+    times[times.len() / 2]
 }
 
 /// Reads a folder of `.txt` files (sorted by name; labels from a `truth.tsv` beside them, if
