@@ -30,7 +30,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use ahash::AHashMap;
-use reprint::{Banding, Clusterer, Index, Shingles, Verification};
+use reprint::{Clusterer, Index};
 
 fn main() -> Result<(), Box<dyn Error>> {
     let mut args = std::env::args().skip(1);
@@ -48,13 +48,7 @@ fn main() -> Result<(), Box<dyn Error>> {
         started.elapsed().as_secs_f64(),
     );
 
-    let comparable = Clusterer::builder()
-        .shingles(Shingles::Words(5))
-        .slots(128)
-        .banding(Banding { bands: 16, rows: 8 })
-        .threshold(0.7)
-        .verification(Verification::Estimate)
-        .build()?;
+    let comparable = common::peers_setting();
     let settings = [("defaults", Clusterer::default()), ("comparable", comparable)];
     #[cfg(feature = "parallel")]
     let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build()?;

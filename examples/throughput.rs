@@ -15,7 +15,7 @@ use std::error::Error;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use reprint::{Banding, Clusterer, Index, Shingles, Signature, Verification};
+use reprint::{Clusterer, Index, Shingles, Signature, Verification};
 
 fn main() -> Result<(), Box<dyn Error>> {
     // Step 1: read the corpus.
@@ -99,13 +99,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     // Step 4: `cluster()` end to end, on one thread and on two: with the defaults, and with the
     // settings the peer comparison uses (word 5-grams, 128 slots in 16 bands of 8 rows,
     // threshold 0.7, the estimate as verification: no second pass over the text).
-    let comparable = Clusterer::builder()
-        .shingles(Shingles::Words(5))
-        .slots(128)
-        .banding(Banding { bands: 16, rows: 8 })
-        .threshold(0.7)
-        .verification(Verification::Estimate)
-        .build()?;
+    let comparable = common::peers_setting();
     let clusterer = Clusterer::default();
     let before = memory_kb("VmRSS:");
     for (name, clusterer) in [("comparable", &comparable), ("defaults", &clusterer)] {

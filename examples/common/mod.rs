@@ -27,6 +27,20 @@ pub fn bench_corpus() -> PathBuf {
     if bench.exists() { bench } else { root.join("tests/data/wire-dev.jsonl") }
 }
 
+/// The setting the peer comparison uses (`../shared/bench/peers_bench.py`): word 5-grams, 128
+/// slots in 16 bands of 8 rows, threshold 0.7, and the signature's estimate as verification
+/// (no second pass over the text).
+pub fn peers_setting() -> reprint::Clusterer {
+    reprint::Clusterer::builder()
+        .shingles(reprint::Shingles::Words(5))
+        .slots(128)
+        .banding(reprint::Banding { bands: 16, rows: 8 })
+        .threshold(0.7)
+        .verification(reprint::Verification::Estimate)
+        .build()
+        .expect("a valid setting")
+}
+
 /// The median wall time of `repeats` runs of `f` (at least one).
 pub fn median_time(repeats: usize, mut f: impl FnMut()) -> Duration {
     let mut times: Vec<Duration> = (0..repeats.max(1))
