@@ -324,8 +324,7 @@ impl Index {
         self.reserve(articles.len());
         let mut seen = HashSet::with_capacity_and_hasher(articles.len(), fixed_state(0x5108));
         if articles.iter().all(|&(id, _)| !self.contains(id) && seen.insert(id)) {
-            let ids: Vec<u64> = articles.iter().map(|&(id, _)| id).collect();
-            return self.insert_new(&ids, prepared);
+            return self.insert_new(articles, prepared);
         }
         articles.iter().zip(prepared).map(|(&(id, _), p)| self.insert_prepared(id, p)).collect()
     }
@@ -784,12 +783,12 @@ impl Index {
     /// outgrow the cache, that is a miss a band. One band at a time reads one table, which stays
     /// in the cache, and the keys of the batch's articles in that band, which are computed
     /// [`BAND_BLOCK`] bands at a time from one read of each sketch.
-    fn insert_new(&mut self, ids: &[u64], prepared: Vec<Prepared>) -> Vec<Vec<Match>> {
+    fn insert_new<S>(&mut self, articles: &[(u64, S)], prepared: Vec<Prepared>) -> Vec<Vec<Match>> {
         let first = self.ids.len();
-        let n = ids.len();
+        let n = articles.len();
         assert!(first + n <= MAX_ARTICLES, "an index holds at most 2^31 - 1 articles");
         let counts: Vec<usize> = prepared.iter().map(|p| p.count).collect();
-        for (&id, p) in ids.iter().zip(prepared) {
+        for (&(id, _), p) in articles.iter().zip(prepared) {
             let count = u32::try_from(p.count).unwrap_or(u32::MAX);
             self.push_entry(id, count, &p.sketch, p.set);
         }
