@@ -198,7 +198,7 @@ pub(crate) fn candidate_pairs(
         let mut scratch = BandScratch::default();
         (0..blocks).map(|block| per_block(&mut scratch, block)).collect()
     };
-    sorted_distinct_pairs(&pairs, table.len())
+    sorted_distinct_pairs(pairs, table.len())
 }
 
 /// Sets `entries`, one run of `live` entries per band of block `block` (whose band seeds are
@@ -456,7 +456,12 @@ fn repeated_keys(keys: &[u64], marks: &mut Vec<u64>, out: &mut Vec<u64>) {
 /// that each first article's pairs come out sorted and a repeat is always the pair placed just
 /// before it. Sorting each first article's pairs on their own took as long as both passes, and
 /// mispredicted a branch on most comparisons.
-fn sorted_distinct_pairs(chunks: &[Vec<(u32, u32)>], n: usize) -> Vec<(u32, u32)> {
+///
+/// Each chunk is freed as soon as the first pass has placed its pairs, and the second pass
+/// only starts then: the raw pairs (8 bytes each, a pair of reprints once per band they share)
+/// are the largest thing candidate generation holds, and the two passes' arrays take 4 bytes
+/// a pair each.
+fn sorted_distinct_pairs(chunks: Vec<Vec<(u32, u32)>>, n: usize) -> Vec<(u32, u32)> {
     // Where each second article's pairs start, and each first article's.
     let mut by_second = vec![0usize; n + 1];
     let mut by_first = vec![0usize; n + 1];
@@ -469,29 +474,33 @@ fn sorted_distinct_pairs(chunks: &[Vec<(u32, u32)>], n: usize) -> Vec<(u32, u32)
         by_second[x] += by_second[x - 1];
     }
     let total = by_second[n];
-    // The first articles, grouped by second article.
+    // The first articles, grouped by second article. Each group then ends where the next one
+    // started.
     let mut firsts = vec![0u32; total];
-    let mut next = by_second.clone();
-    for &(a, b) in chunks.iter().flatten() {
-        let at = &mut next[b as usize];
-        firsts[*at] = a;
-        *at += 1;
+    for chunk in chunks {
+        for (a, b) in chunk {
+            let at = &mut by_second[b as usize];
+            firsts[*at] = a;
+            *at += 1;
+        }
     }
     // The second articles, grouped by first article, in ascending order. A repeat is written
     // like any pair but not kept: the next one overwrites it.
     let mut seconds = vec![0u32; total];
     let mut end = by_first.clone();
     let mut last = vec![u32::MAX; n];
-    for (b, range) in by_second.windows(2).enumerate() {
+    let mut begin = 0;
+    for (b, &group_end) in by_second.iter().take(n).enumerate() {
         let b = b as u32;
-        for &a in &firsts[range[0]..range[1]] {
+        for &a in &firsts[begin..group_end] {
             let a = a as usize;
             seconds[end[a]] = b;
             end[a] += usize::from(last[a] != b);
             last[a] = b;
         }
+        begin = group_end;
     }
-    drop(firsts);
+    drop((firsts, by_second, last));
     let distinct = (0..n).map(|a| end[a] - by_first[a]).sum();
     let mut pairs = Vec::with_capacity(distinct);
     for a in 0..n {
@@ -840,8 +849,8 @@ mod tests {
     #[test]
     fn pairs_found_in_several_bands_appear_once() {
         let chunks = vec![vec![(2, 3), (0, 4), (0, 1)], vec![], vec![(0, 1), (2, 3), (0, 2)]];
-        assert_eq!(sorted_distinct_pairs(&chunks, 5), vec![(0, 1), (0, 2), (0, 4), (2, 3)]);
-        assert_eq!(sorted_distinct_pairs(&[], 0), vec![]);
+        assert_eq!(sorted_distinct_pairs(chunks, 5), vec![(0, 1), (0, 2), (0, 4), (2, 3)]);
+        assert_eq!(sorted_distinct_pairs(vec![], 0), vec![]);
     }
 
     #[test]
