@@ -285,11 +285,27 @@ impl Clusterer {
                 return (pairs.into_iter().flatten().collect(), judge);
             }
         };
-        let pairs = par_filter_map(&candidates, |&(a, b)| {
-            let (a, b) = (a as usize, b as usize);
-            let similarity = judge.similarity(a, b);
-            judge.keeps(similarity).then_some(Pair { a, b, similarity })
-        });
+        let keep = |a: u32, b: u32| {
+            let similarity = judge.similarity(a as usize, b as usize);
+            judge.keeps(similarity).then_some(similarity)
+        };
+        let pairs = match sketches {
+            // Each pair reads both signatures whole, a kilobyte each at the defaults: past the
+            // cache, in blocks of articles, as the filter of exact verification does.
+            Sketches::MinHash(table) => {
+                let block = (FILTER_BLOCK / (4 * table.slots()).max(1)).max(1);
+                let kept = filter_map_sorted_pairs(&candidates, table.len(), block, keep);
+                let pair = |((a, b), similarity): ((u32, u32), f64)| Pair {
+                    a: a as usize,
+                    b: b as usize,
+                    similarity,
+                };
+                kept.into_iter().map(pair).collect()
+            }
+            Sketches::SimHash(_) => par_filter_map(&candidates, |&(a, b)| {
+                keep(a, b).map(|similarity| Pair { a: a as usize, b: b as usize, similarity })
+            }),
+        };
         (pairs, judge)
     }
 
