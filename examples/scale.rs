@@ -18,8 +18,9 @@
 //!   outlets do: a byline in front, a few words swapped (up to 4%), sometimes cut short.
 //!
 //! The piles are prefixes of one stream, so each holds the one before. `cluster()` runs on one
-//! thread (a rayon pool of one) so that the figures are per core. Linear means a flat column
-//! of microseconds per article.
+//! thread (a rayon pool of one) so that the figures are per core, at the defaults, at the
+//! defaults with estimated verification, and at the setting comparable with the peers. Linear
+//! means a flat column of microseconds per article.
 
 mod common;
 
@@ -30,7 +31,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use ahash::AHashMap;
-use reprint::{Clusterer, Index};
+use reprint::{Clusterer, Index, Verification};
 
 fn main() -> Result<(), Box<dyn Error>> {
     let mut args = std::env::args().skip(1);
@@ -48,8 +49,14 @@ fn main() -> Result<(), Box<dyn Error>> {
         started.elapsed().as_secs_f64(),
     );
 
-    let comparable = common::peers_setting();
-    let settings = [("defaults", Clusterer::default()), ("comparable", comparable)];
+    // The defaults, the defaults with estimated verification (no shingle sets kept), and the
+    // setting comparable with the peers.
+    let estimate = Clusterer::builder().verification(Verification::Estimate).build()?;
+    let settings = [
+        ("defaults", Clusterer::default()),
+        ("defaults, estimated verification", estimate),
+        ("comparable", common::peers_setting()),
+    ];
     #[cfg(feature = "parallel")]
     let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build()?;
 

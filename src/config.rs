@@ -73,6 +73,12 @@ pub enum Verification {
     Exact,
     /// Use the signature estimate alone: no shingle set is kept, at the cost of
     /// misjudging pairs whose similarity lies within a few standard errors of the threshold.
+    ///
+    /// It saves memory more than time. At the defaults' low threshold, large batches bring many
+    /// chance candidates, and each one compares two whole signatures, where the filter of
+    /// `Exact` reads 16 bits a slot. The `scale` example measures both: on 100,000 articles,
+    /// on one thread, this takes under half the working memory of `Exact` but runs about a
+    /// quarter slower.
     Estimate,
 }
 
