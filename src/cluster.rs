@@ -289,23 +289,19 @@ impl Clusterer {
             let similarity = judge.similarity(a as usize, b as usize);
             judge.keeps(similarity).then_some(similarity)
         };
-        let pairs = match sketches {
+        let kept = match sketches {
             // Each pair reads both signatures whole, a kilobyte each at the defaults: past the
             // cache, in blocks of articles, as the filter of exact verification does.
             Sketches::MinHash(table) => {
                 let block = (FILTER_BLOCK / (4 * table.slots()).max(1)).max(1);
-                let kept = filter_map_sorted_pairs(&candidates, table.len(), block, keep);
-                let pair = |((a, b), similarity): ((u32, u32), f64)| Pair {
-                    a: a as usize,
-                    b: b as usize,
-                    similarity,
-                };
-                kept.into_iter().map(pair).collect()
+                filter_map_sorted_pairs(&candidates, table.len(), block, keep)
             }
-            Sketches::SimHash(_) => par_filter_map(&candidates, |&(a, b)| {
-                keep(a, b).map(|similarity| Pair { a: a as usize, b: b as usize, similarity })
-            }),
+            Sketches::SimHash(_) => {
+                par_filter_map(&candidates, |&(a, b)| Some(((a, b), keep(a, b)?)))
+            }
         };
+        let pair = |((a, b), similarity)| Pair { a: a as usize, b: b as usize, similarity };
+        let pairs = kept.into_iter().map(pair).collect();
         (pairs, judge)
     }
 
