@@ -143,6 +143,12 @@ impl Clusterer {
     /// Every article is in exactly one group; an article with no reprint (and an empty one) is a
     /// group of its own. See [`Clusters`] for what the result holds.
     ///
+    /// Time and memory per article creep up as the batch grows. At the defaults' low threshold,
+    /// two unrelated articles that share a few common phrases become a candidate pair now and
+    /// then, and that chance does not fall with the batch's size: on the `scale` example's pile
+    /// of generated news, 4 candidate pairs an article at 12,500 articles and 26 at 100,000.
+    /// They are all held at once while they are verified.
+    ///
     /// # Panics
     ///
     /// If `docs` holds more than `u32::MAX` articles.
