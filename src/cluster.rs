@@ -253,13 +253,13 @@ impl Clusterer {
             // share of equal low bits is never below the estimate and exceeds it by a few
             // hundredths of a slot on average: the few pairs that only it lets through are
             // decided by exact verification like the rest.
-            let low_bits = table.low_bits();
+            let low_bits = table.low_parts(|v| v as u16);
             let bits_of = |i: usize| &low_bits[i * slots..(i + 1) * slots];
             let block = (FILTER_BLOCK / (2 * slots).max(1)).max(1);
             let kept = filter_map_sorted_pairs(&candidates, table.len(), block, |a, b| {
                 let (a, b) = (a as usize, b as usize);
                 let (count_a, count_b) = (table.shingle_count(a), table.shingle_count(b));
-                let equal = equal_low_bits(bits_of(a), bits_of(b));
+                let equal = equal_places(bits_of(a), bits_of(b));
                 plausible_pair(equal, slots, threshold, measure, count_a, count_b).then_some(())
             });
             kept.into_iter().map(|(pair, ())| pair).collect()
@@ -296,8 +296,30 @@ impl Clusterer {
             judge.keeps(similarity).then_some(similarity)
         };
         let kept = match sketches {
-            // Each pair reads both signatures whole, a kilobyte each at the defaults: past the
-            // cache, in blocks of articles, as the filter of exact verification does.
+            // Most candidates are chance pairs far below the threshold. The low byte of every
+            // slot, article after article, is a quarter of the signatures: equal slots have
+            // equal low bytes, so the share of equal low bytes is never below the estimate,
+            // and a pair at which even that falls short is rejected without reading the
+            // signatures. Past the cache, in blocks of articles, as the filter of exact
+            // verification goes. Taking the low bytes reads the whole table: it pays once
+            // the pairs outnumber the articles.
+            Sketches::MinHash(table) if candidates.len() > table.len() => {
+                let slots = table.slots();
+                let low_bytes = table.low_parts(|v| v as u8);
+                let bytes_of = |i: u32| &low_bytes[i as usize * slots..(i as usize + 1) * slots];
+                let block = (FILTER_BLOCK / slots.max(1)).max(1);
+                filter_map_sorted_pairs(&candidates, table.len(), block, |a, b| {
+                    let bound = equal_places(bytes_of(a), bytes_of(b));
+                    let (x, y) = (a as usize, b as usize);
+                    // The slack covers the rounding of the estimate, which could otherwise
+                    // fall by an ulp as the equal slots rise.
+                    let most = estimated_similarity(table, measure, x, y, || bound);
+                    if most < threshold - 1e-9 {
+                        return None;
+                    }
+                    keep(a, b)
+                })
+            }
             Sketches::MinHash(table) => {
                 let block = (FILTER_BLOCK / (4 * table.slots()).max(1)).max(1);
                 filter_map_sorted_pairs(&candidates, table.len(), block, keep)
@@ -474,7 +496,7 @@ fn sort_by_block(
 /// the slices compiled to a byte-at-a-time loop.
 ///
 /// [`MAX_SLOTS`]: crate::MAX_SLOTS
-fn equal_low_bits(x: &[u16], y: &[u16]) -> usize {
+fn equal_places<T: PartialEq>(x: &[T], y: &[T]) -> usize {
     debug_assert!(x.len() < usize::from(u16::MAX));
     let equal = x.iter().zip(y).map(|(u, v)| u16::from(u == v));
     usize::from(equal.fold(0u16, u16::wrapping_add))
@@ -749,15 +771,7 @@ impl Judge<'_> {
                 })
             }
             Judge::MinHash { table, measure, .. } => {
-                let (count_a, count_b) = (table.shingle_count(a), table.shingle_count(b));
-                if count_a == 0 || count_b == 0 {
-                    return 0.0;
-                }
-                let j = table.equal_slots(a, b) as f64 / table.slots() as f64;
-                match measure {
-                    Similarity::Jaccard => j,
-                    Similarity::Containment => containment_from_jaccard(j, count_a, count_b),
-                }
+                estimated_similarity(table, *measure, a, b, || table.equal_slots(a, b))
             }
             Judge::SimHash { fps, .. } => {
                 1.0 - f64::from(simhash::hamming(fps[a].bits(), fps[b].bits())) / 64.0
@@ -787,6 +801,26 @@ impl Judge<'_> {
                     && simhash::hamming(fps[a].bits(), fps[b].bits()) <= *max_distance
             }
         }
+    }
+}
+
+/// The similarity of articles `a` and `b` that `equal()` equal slots of their signatures
+/// estimate: it rises with the equal slots.
+fn estimated_similarity(
+    table: &SignatureTable,
+    measure: Similarity,
+    a: usize,
+    b: usize,
+    equal: impl FnOnce() -> usize,
+) -> f64 {
+    let (count_a, count_b) = (table.shingle_count(a), table.shingle_count(b));
+    if count_a == 0 || count_b == 0 {
+        return 0.0;
+    }
+    let j = equal() as f64 / table.slots() as f64;
+    match measure {
+        Similarity::Jaccard => j,
+        Similarity::Containment => containment_from_jaccard(j, count_a, count_b),
     }
 }
 
@@ -1091,6 +1125,57 @@ mod tests {
     use super::*;
 
     #[test]
+    fn estimated_verification_keeps_every_candidate_at_the_threshold() {
+        // Articles of 60 words from a vocabulary of 80: most pairs are near a 0.4 Jaccard
+        // threshold, so the candidates outnumber the articles and the filter by low bytes
+        // decides many of them.
+        let mut state = 7u64;
+        let docs: Vec<String> = (0..300)
+            .map(|_| {
+                let words = (0..60).map(|_| {
+                    state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                    format!("w{}", (state >> 33) % 80)
+                });
+                words.collect::<Vec<_>>().join(" ")
+            })
+            .collect();
+        for measure in [Similarity::Jaccard, Similarity::Containment] {
+            let clusterer = Clusterer::builder()
+                .shingles(crate::Shingles::Words(1))
+                .slots(64)
+                .threshold(0.4)
+                .similarity(measure)
+                .verification(Verification::Estimate)
+                .linkage(Linkage::Single)
+                .build()
+                .unwrap();
+            let signatures = clusterer.signatures(&docs);
+            let table = SignatureTable::of(&signatures, clusterer.banding());
+            let candidates =
+                candidate_pairs(&table, clusterer.banding(), clusterer.config.bucket_cap);
+            assert!(candidates.len() > 4 * docs.len());
+            let expected: Vec<(usize, usize, f64)> = candidates
+                .iter()
+                .map(|&(a, b)| (a as usize, b as usize))
+                .filter_map(|(a, b)| {
+                    let (x, y) = (&signatures[a], &signatures[b]);
+                    let similarity = match measure {
+                        Similarity::Jaccard => x.jaccard(y).unwrap(),
+                        Similarity::Containment => x.containment(y).unwrap(),
+                    };
+                    (similarity >= 0.4).then_some((a, b, similarity))
+                })
+                .collect();
+            let near = expected.iter().filter(|p| p.2 < 0.43).count();
+            assert!(near > 100, "{near} pairs just above the threshold");
+            let found = clusterer.cluster(&docs);
+            let found: Vec<(usize, usize, f64)> =
+                found.pairs().iter().map(|p| (p.a, p.b, p.similarity)).collect();
+            assert_eq!(found, expected, "{measure:?}");
+        }
+    }
+
+    #[test]
     fn intersection_of_known_sets() {
         assert_eq!(intersection_size(&[1, 2, 3, 7], &[2, 3, 4, 7, 9]), 3);
         assert_eq!(intersection_size(&[], &[1]), 0);
@@ -1151,17 +1236,17 @@ mod tests {
     }
 
     #[test]
-    fn equal_low_bits_counts_every_place() {
+    fn equal_places_counts_every_place() {
         let x: Vec<u16> = (0..4096).map(|i| i * 7).collect();
         let mut y = x.clone();
-        assert_eq!(equal_low_bits(&x, &y), 4096);
+        assert_eq!(equal_places(&x, &y), 4096);
         // Changes at the ends and in the middle, and a length that is no multiple of a vector.
         y[0] = 1;
         y[2000] = 2;
         y[4095] = 3;
-        assert_eq!(equal_low_bits(&x, &y), 4093);
-        assert_eq!(equal_low_bits(&x[..37], &y[..37]), 36);
-        assert_eq!(equal_low_bits(&[], &[]), 0);
+        assert_eq!(equal_places(&x, &y), 4093);
+        assert_eq!(equal_places(&x[..37], &y[..37]), 36);
+        assert_eq!(equal_places::<u16>(&[], &[]), 0);
     }
 
     #[test]

@@ -337,26 +337,27 @@ impl SignatureTable {
         })
     }
 
-    /// The low 16 bits of every slot, article after article, each article's slots in order:
-    /// the table read in memory order, a part at a time, where reading each article's groups
-    /// in turn takes a cache line from each of its part's groups.
-    pub(crate) fn low_bits(&self) -> Vec<u16> {
+    /// `low(slot)` of every slot, article after article, each article's slots in order (the
+    /// low 16 bits or the low byte: equal slots have equal low parts). The table is read in
+    /// memory order, a part at a time, where reading each article's groups in turn takes a
+    /// cache line from each of its part's groups.
+    pub(crate) fn low_parts<T: Copy + Default>(&self, low: impl Fn(u32) -> T) -> Vec<T> {
         let TableLayout { slots, width, .. } = self.layout;
-        let mut low_bits = vec![0u16; self.len() * slots];
-        for (chunk, out) in self.chunks.iter().zip(low_bits.chunks_mut(TABLE_CHUNK * slots)) {
+        let mut parts = vec![T::default(); self.len() * slots];
+        for (chunk, out) in self.chunks.iter().zip(parts.chunks_mut(TABLE_CHUNK * slots)) {
             let m = out.len() / slots.max(1);
             for (g, part) in chunk.chunks(m * width).enumerate() {
                 let start = g * width;
                 let used = width.min(slots - start);
                 for (group, article) in part.chunks_exact(width).zip(out.chunks_exact_mut(slots)) {
                     let out = &mut article[start..start + used];
-                    for (low, &value) in out.iter_mut().zip(group) {
-                        *low = value as u16;
+                    for (part, &value) in out.iter_mut().zip(group) {
+                        *part = low(value);
                     }
                 }
             }
         }
-        low_bits
+        parts
     }
 
     /// Group `g` of every article that is not empty, padded, with the article's index, in
@@ -831,12 +832,19 @@ mod tests {
             let banding = Banding { bands: slots / rows, rows };
             let table = SignatureTable::of(&signatures, banding);
             assert_eq!(table.len(), texts.len());
-            let low_bits = table.low_bits();
+            let low_bits = table.low_parts(|v| v as u16);
             assert_eq!(low_bits.len(), texts.len() * slots);
+            let low_bytes = table.low_parts(|v| v as u8);
             for (i, s) in signatures.iter().enumerate() {
                 assert_eq!(table.groups(i).collect::<Vec<_>>().concat(), s.slots());
                 let low: Vec<u16> = s.slots().iter().map(|&v| v as u16).collect();
                 assert_eq!(low_bits[i * slots..(i + 1) * slots], low, "{slots} slots, {rows} rows");
+                let low: Vec<u8> = s.slots().iter().map(|&v| v as u8).collect();
+                assert_eq!(
+                    low_bytes[i * slots..(i + 1) * slots],
+                    low,
+                    "{slots} slots, {rows} rows"
+                );
                 assert_eq!(table.shingle_count(i), s.shingle_count());
                 for j in [0, 1, 64, 149] {
                     let equal = s.slots().iter().zip(signatures[j].slots()).filter(|(x, y)| x == y);
